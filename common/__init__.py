@@ -1,0 +1,1 @@
+"""Shared tick schema and wire codecs for the producer and the gateway."""

@@ -1,0 +1,92 @@
+"""Loading a service's frozen settings from the environment, with errors a human can act on.
+
+Both services share this so that ``--help`` and a bad value behave the same everywhere:
+a one-line message naming the variable and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Final, TypeVar
+
+from pydantic import AfterValidator, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXIT_BAD_CONFIG: Final = 2
+
+_HOST_PORT: Final = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+
+
+def _check_bootstrap(value: str) -> str:
+    """Reject what aiokafka would only fail on later, deep inside a retry loop."""
+    hosts = [part.strip() for part in value.split(",")]
+    for host in hosts:
+        match = _HOST_PORT.match(host)
+        if not match or not 0 < int(match.group(2)) < 65536:
+            raise ValueError(f"{host!r} is not host:port (expected e.g. 127.0.0.1:9092,other:9092)")
+    return ",".join(hosts)
+
+
+BootstrapServers = Annotated[str, AfterValidator(_check_bootstrap)]
+
+
+def settings_config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore", case_sensitive=False)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+def load(cls: type[S]) -> S:
+    """Build settings from the environment, raising ConfigError with one line per bad setting."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        raise ConfigError("; ".join(_describe(prefix, error) for error in exc.errors())) from None
+
+
+def load_or_exit(cls: type[S], argv: Sequence[str], program: str) -> S:
+    """The command-line entry: ``--help`` lists every setting, a bad value exits 2."""
+    if any(arg in ("-h", "--help") for arg in argv):
+        print(help_text(cls, program))
+        raise SystemExit(0)
+    if argv:
+        print(
+            f"{program}: takes no arguments, configure it with environment variables (see --help)",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_BAD_CONFIG)
+    try:
+        return load(cls)
+    except ConfigError as exc:
+        print(f"{program}: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+
+
+def help_text(cls: type[BaseSettings], program: str) -> str:
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    lines = [f"usage: python -m {program}   (configured by environment variables)", ""]
+    for name, field in cls.model_fields.items():
+        default = field.get_default(call_default_factory=False)
+        shown = "(computed)" if field.default_factory is not None else repr(default)
+        lines.append(f"  {prefix}{name.upper():<28} default {shown}")
+        if field.description:
+            lines.append(f"      {field.description}")
+    return "\n".join(lines)
+
+
+def _describe(prefix: str, error: object) -> str:
+    assert isinstance(error, dict)
+    location = error.get("loc") or ("?",)
+    variable = f"{prefix}{location[0]}".upper()
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {str(value)[:60]!r})"
+    return f"{variable}: {message}{shown}"
