@@ -172,18 +172,19 @@ def _type_problems(rows: list[dict[str, Any]]) -> dict[int, DecodeError]:
                         f"field {name!r} is {type(item).__name__}, expected {kind.value}",
                     )
         if kind is not Kind.STRING:
-            _range_problems(name, column, problems)
+            _range_problems(name, kind, column, problems)
     return problems
 
 
-def _range_problems(name: str, column: list[Any], problems: dict[int, DecodeError]) -> None:
-    """Integers beyond int64 would overflow Arrow (or lose precision as floats): reject them."""
+def _range_problems(name: str, kind: Kind, column: list[Any], problems: dict[int, DecodeError]) -> None:
+    """Integers beyond int64 overflow Arrow; beyond 2**53 they are not exact as floats: reject them."""
+    low, high = (-(2**53), 2**53) if kind is Kind.FLOAT else (_INT64_MIN, _INT64_MAX)
     ints = [v for v in column if type(v) is int]
-    if not ints or (min(ints) >= _INT64_MIN and max(ints) <= _INT64_MAX):
+    if not ints or (min(ints) >= low and max(ints) <= high):
         return
     for position, item in enumerate(column):
-        if type(item) is int and not _INT64_MIN <= item <= _INT64_MAX:
-            problems.setdefault(position, DecodeError("out_of_range", f"field {name!r} overflows int64"))
+        if type(item) is int and not low <= item <= high:
+            problems.setdefault(position, DecodeError("out_of_range", f"field {name!r} is out of range"))
 
 
 def _columns_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:

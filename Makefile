@@ -1,0 +1,61 @@
+# Tickerflow — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PRODUCERS ?= 1
+KAFKA_PORT ?= 9092
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint unit integration e2e bench bench-quick soak kafka-up kafka-down clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@echo "setup: python virtualenv from requirements.lock"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (found %d.%d)" % sys.version_info[:2])'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip==25.3
+	@$(PY) -m pip install -q --require-virtualenv -r requirements.lock
+	@$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed ## Install everything: system packages, venv from the lock, Kafka jars (idempotent)
+	@bash scripts/system-deps.sh
+	@bash kafka/fetch-jars.sh
+
+lint: $(VENV)/.installed ## ruff and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: setup lint ## Lint, then unit, integration, e2e and reliability tests against real Kafka and Chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed ## Only the unit tests (no broker)
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+run: setup ## Kafka on :9092, PRODUCERS=N producers and the gateway on :8080 (Ctrl-C stops)
+	$(PY) -m harness.stack --producers $(PRODUCERS) --kafka-port $(KAFKA_PORT)
+
+kafka-up: setup ## Start a persistent local Kafka broker and print its address
+	$(PY) -m harness up --port $(KAFKA_PORT) --dir .run/kafka
+
+kafka-down: ## Stop the local Kafka broker
+	$(PY) -m harness down --dir .run/kafka
+
+bench: setup ## Full benchmark suite (~15 min), report in bench/results/<timestamp>/
+	$(PY) -m bench
+
+bench-quick: setup ## Short benchmark run (< 3 min) that checks the bench code works
+	$(PY) -m bench --quick
+
+soak: setup ## Soak test (SOAK_MINUTES, default 10)
+	$(PY) -m tests.reliability.soak
+
+clean: kafka-down ## Remove the venv, jars, caches and run state
+	rm -rf $(VENV) kafka/.libs kafka/.stamp .run .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
