@@ -1,0 +1,187 @@
+"""One KRaft node (broker + controller in one JVM) on loopback ports."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.ports import port_open
+from harness.process import ManagedProcess, wait_for
+
+log = logging.getLogger(__name__)
+
+KAFKA_DIR = Path(__file__).resolve().parent.parent / "kafka"
+LIBS = KAFKA_DIR / ".libs"
+LOG4J = KAFKA_DIR / "log4j2.properties"
+HEAP = "-Xmx512m"
+
+
+def java() -> str:
+    path = shutil.which("java")
+    if path is None:
+        raise HarnessError("java not found: install Java 17+ (apt-get install openjdk-17-jre-headless)")
+    if not any(LIBS.glob("kafka_2.13-*.jar")):
+        raise HarnessError(
+            "Kafka jars missing in kafka/.libs: run `make setup` (or bash kafka/fetch-jars.sh)"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    node_id: int
+    port: int
+    controller_port: int
+
+
+class KafkaNode:
+    """A node's lifecycle: format once, then start / stop / kill -9 / restart on the same ports."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        voters: str,
+        root: Path,
+        cluster_id: str,
+        overrides: dict[str, str],
+        detached: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.dir = root / f"node-{spec.node_id}"
+        self.cluster_id = cluster_id
+        self._properties = self.dir / "server.properties"
+        self._voters = voters
+        self._overrides = overrides
+        self._process: ManagedProcess | None = None
+        self._detached = detached
+
+    @property
+    def node_id(self) -> int:
+        return self.spec.node_id
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.spec.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running and self._process else None
+
+    def format(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._properties.write_text(self._render())
+        command = [
+            java(),
+            "-cp",
+            f"{LIBS}/*",
+            *self._jvm_logging(),
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            self.cluster_id,
+            "-c",
+            str(self._properties),
+            "--ignore-formatted",
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise HarnessError(f"kafka storage format failed for node {self.node_id}: {detail[0]}")
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if port_open("127.0.0.1", self.spec.port):
+            raise HarnessError(f"port {self.spec.port} is already in use: cannot start node {self.node_id}")
+        command = [
+            java(),
+            HEAP,
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            *self._jvm_logging(),
+            "-cp",
+            f"{LIBS}/*",
+            "kafka.Kafka",
+            str(self._properties),
+        ]
+        self._process = ManagedProcess(command, self.dir / "stdout.log", detached=self._detached).start()
+        (self.dir / "pid").write_text(str(self._process.pid))
+
+    def wait_listening(self, timeout: float) -> None:
+        started = time.monotonic()
+        if not wait_for(lambda: port_open("127.0.0.1", self.spec.port) or not self.running, timeout, 0.1):
+            raise HarnessError(self._failure(f"did not listen within {timeout:.0f}s"))
+        if not self.running:
+            raise HarnessError(self._failure("exited during startup"))
+        log.debug("node %s listening after %.1fs", self.node_id, time.monotonic() - started)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Graceful shutdown (SIGTERM: controlled shutdown hands leadership over first)."""
+        if self._process is not None:
+            self._process.stop(timeout)
+
+    def terminate(self) -> None:
+        """Send SIGTERM without waiting."""
+        if self._process is not None:
+            self._process.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """kill -9: no controlled shutdown, as in a crash."""
+        if self._process is not None:
+            self._process.kill()
+
+    def server_log_tail(self, lines: int = 15) -> str:
+        server_log = self.dir / "logs" / "server.log"
+        try:
+            text = server_log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            text = []
+        stdout = self._process.tail(lines) if self._process else ""
+        return "\n".join(text[-lines:]) + ("\n" + stdout if stdout.strip() else "")
+
+    def _failure(self, what: str) -> str:
+        return (
+            f"kafka node {self.node_id} on port {self.spec.port} {what}; log tail:\n{self.server_log_tail()}"
+        )
+
+    def _jvm_logging(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={LOG4J}", f"-Dkafka.logs.dir={self.dir / 'logs'}"]
+
+    def _render(self) -> str:
+        spec = self.spec
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": str(spec.node_id),
+            "controller.quorum.voters": self._voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{spec.port},CONTROLLER://127.0.0.1:{spec.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{spec.port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self.dir / "data"),
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+            "num.partitions": "6",
+            "offsets.topic.num.partitions": "3",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",
+            "unclean.leader.election.enable": "false",
+            "broker.heartbeat.interval.ms": "500",
+            "broker.session.timeout.ms": "3000",
+            "controller.quorum.fetch.timeout.ms": "2000",
+            "controller.quorum.election.timeout.ms": "1000",
+            **self._overrides,
+        }
+        return "".join(f"{key}={value}\n" for key, value in props.items())
