@@ -27,6 +27,7 @@ _ACCEPTED_TYPES: Final[dict[Kind, frozenset[type]]] = {
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _FIELD_SET: Final = frozenset(FIELD_NAMES)
+_FAST_PATH_MIN: Final = 32  # below this, the Arrow reader's setup costs more than it saves
 _EVENT_TIME: Final = FIELD_NAMES.index("event_time")
 # Arrow's JSON reader parses epoch ms as int64; the cast to timestamp comes after.
 _JSON_WIRE_SCHEMA: Final = pa.schema(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from common.codec import batch_to_ticks, decode_arrow, decode_json_batch
+from common.headers import CONTENT_TYPE_ARROW, header
+from common.schema import Tick
 from harness.admin import describe_topic
 
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -25,9 +28,13 @@ async def produce(bootstrap: str, topic: str, messages: Sequence[Message]) -> No
 
 
 async def consume_all(
-    bootstrap: str, topic: str, expected: int, timeout: float = 30.0
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    timeout: float = 30.0,
+    weight: Callable[[ConsumerRecord], int] = lambda record: 1,
 ) -> list[ConsumerRecord]:
-    """Read ``expected`` records from the start of every partition, or fail after ``timeout``."""
+    """Read from the start of every partition until ``expected`` (records, or the sum of ``weight``)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -37,10 +44,12 @@ async def consume_all(
         records: list[ConsumerRecord] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while len(records) < expected and loop.time() < deadline:
+        seen = 0
+        while seen < expected and loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for part in batch.values():
                 records.extend(part)
+                seen += sum(weight(r) for r in part)
         return records
     finally:
         await consumer.stop()
@@ -50,3 +59,20 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
     # With assign() and no subscription, aiokafka never fills partitions_for_topic: ask the admin API.
     described = await asyncio.to_thread(describe_topic, bootstrap, topic)
     return [TopicPartition(topic, p["partition"]) for p in described]
+
+
+def tick_count(record: ConsumerRecord) -> int:
+    if header(record.headers, "content-type") == CONTENT_TYPE_ARROW:
+        return int(decode_arrow(record.value).num_rows)
+    return 1
+
+
+def decode_records(records: Sequence[ConsumerRecord]) -> list[Tick]:
+    """All ticks of ``records``; JSON ones decoded in one batch (the per-message path is slow)."""
+    arrow = [r for r in records if header(r.headers, "content-type") == CONTENT_TYPE_ARROW]
+    json_batch, errors = decode_json_batch([r.value for r in records if r not in arrow])
+    assert not errors, errors[:3]
+    ticks = batch_to_ticks(json_batch)
+    for record in arrow:
+        ticks.extend(batch_to_ticks(decode_arrow(record.value)))
+    return ticks

@@ -1,0 +1,76 @@
+"""Start the real services as subprocesses (`python -m producer|gateway`), as users run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from harness.ports import free_port
+from harness.process import ManagedProcess, http_ok, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "GATEWAY_"))}
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_producer(bootstrap: str, topic: str, log_dir: Path, **settings: object) -> ManagedProcess:
+    env = {"PRODUCER_BOOTSTRAP_SERVERS": bootstrap, "PRODUCER_TOPIC": topic}
+    env.update({f"PRODUCER_{k.upper()}": str(v) for k, v in settings.items()})
+    name = str(settings.get("producer_id", "producer"))
+    process = ManagedProcess([sys.executable, "-m", "producer"], log_dir / f"{name}.log", _env(env), ROOT)
+    process.start()
+    if not process.wait_for_output("connected to Kafka", 60):
+        raise AssertionError(f"producer did not connect:\n{process.tail()}")
+    return process
+
+
+class Gateway:
+    def __init__(self, process: ManagedProcess, port: int) -> None:
+        self.process = process
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/websocket"
+
+
+def start_gateway(
+    bootstrap: str, topic: str, log_dir: Path, ready: bool = True, **settings: object
+) -> Gateway:
+    port = int(str(settings.pop("port", 0))) or free_port()
+    env = {
+        "GATEWAY_BOOTSTRAP_SERVERS": bootstrap,
+        "GATEWAY_TOPIC": topic,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_START": "earliest",
+        "GATEWAY_DLQ_TOPIC": f"{topic}.dlq",
+    }
+    env.update({f"GATEWAY_{k.upper()}": str(v) for k, v in settings.items()})
+    process = ManagedProcess(
+        [sys.executable, "-m", "gateway"], log_dir / f"gateway-{port}.log", _env(env), ROOT
+    )
+    process.start()
+    gateway = Gateway(process, port)
+    check = f"{gateway.url}/readyz" if ready else f"{gateway.url}/healthz"
+    if not wait_for(lambda: http_ok(check) or not process.running, 60, 0.1) or not process.running:
+        raise AssertionError(f"gateway not {'ready' if ready else 'up'}:\n{process.tail(30)}")
+    return gateway
+
+
+def summary(process: ManagedProcess) -> dict[str, int]:
+    """The counts from the producer's final `producer stopped:` line."""
+    match = re.search(r"producer stopped: (.*)", process.output())
+    assert match, f"no summary line in:\n{process.tail()}"
+    return {key: int(value) for key, value in (pair.split("=") for pair in match.group(1).split())}
