@@ -30,6 +30,9 @@ class GatewaySettings(BaseSettings):
     # Tables
     ticks_limit: int = Field(100_000, ge=1, description="rows kept in the `ticks` ring")
     bars_limit: int = Field(50_000, ge=1, description="rows kept in the `bars` ring (symbol x second)")
+    gap_grace_ms: int = Field(
+        2000, ge=0, description="a missing seq still missing after this long is counted as a gap"
+    )
     stats_interval_ms: int = Field(
         500, ge=50, description="how often the `gateway` and `producers` rows refresh"
     )

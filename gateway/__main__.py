@@ -1,0 +1,21 @@
+"""`python -m gateway`: Kafka into Perspective tables, served read-only over WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from common.runtime import configure_logging
+from common.settings import load_or_exit
+from gateway.app import run
+from gateway.settings import GatewaySettings
+
+
+def main() -> int:
+    settings = load_or_exit(GatewaySettings, sys.argv[1:], "gateway")
+    configure_logging(settings.log_level)
+    return asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""One-second OHLC bars per symbol, merged across batches in event-time order."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_AGGREGATES = [
+    ("price", "first"),
+    ("price", "last"),
+    ("price", "min"),
+    ("price", "max"),
+    ("volume", "min"),
+    ("volume", "max"),
+    ("event_time_ms", "min"),
+    ("event_time_ms", "max"),
+    ("price", "count"),
+]
+
+
+@dataclass
+class Bar:
+    symbol: str
+    bucket: int
+    open: float
+    high: float
+    low: float
+    close: float
+    first_ms: int
+    last_ms: int
+    volume_min: int
+    volume_max: int
+    ticks: int
+
+    def merge(self, other: Bar) -> None:
+        if other.first_ms < self.first_ms:
+            self.open, self.first_ms = other.open, other.first_ms
+        if other.last_ms >= self.last_ms:
+            self.close, self.last_ms = other.close, other.last_ms
+        self.high = max(self.high, other.high)
+        self.low = min(self.low, other.low)
+        self.volume_min = min(self.volume_min, other.volume_min)
+        self.volume_max = max(self.volume_max, other.volume_max)
+        self.ticks += other.ticks
+
+
+class BarBook:
+    """Live bars keyed ``symbol|bucket_ms``, capped at ``limit`` (oldest evicted first)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.bars: OrderedDict[str, Bar] = OrderedDict()
+
+    def add(self, batch: pa.RecordBatch) -> tuple[list[Bar], list[str]]:
+        """Fold ``batch`` in; return the bars that changed and the keys evicted."""
+        ms = batch.column("event_time").cast(pa.int64())
+        table = pa.table(
+            {
+                "symbol": batch.column("symbol"),
+                "price": batch.column("price"),
+                "volume": batch.column("volume"),
+                "event_time_ms": ms,
+                "bucket": pc.multiply(pc.divide(ms, 1000), 1000),
+            }
+        ).sort_by("event_time_ms")
+        grouped = table.group_by(["symbol", "bucket"], use_threads=False).aggregate(_AGGREGATES)
+        changed = [self._merge(row) for row in grouped.to_pylist()]
+        return changed, self._evict()
+
+    def _merge(self, row: dict[str, Any]) -> Bar:
+        bar = Bar(
+            symbol=str(row["symbol"]),
+            bucket=int(row["bucket"]),
+            open=float(row["price_first"]),
+            close=float(row["price_last"]),
+            low=float(row["price_min"]),
+            high=float(row["price_max"]),
+            first_ms=int(row["event_time_ms_min"]),
+            last_ms=int(row["event_time_ms_max"]),
+            volume_min=int(row["volume_min"]),
+            volume_max=int(row["volume_max"]),
+            ticks=int(row["price_count"]),
+        )
+        key = f"{bar.symbol}|{bar.bucket}"
+        existing = self.bars.get(key)
+        if existing is None:
+            self.bars[key] = bar
+            return bar
+        existing.merge(bar)
+        return existing
+
+    def _evict(self) -> list[str]:
+        evicted = []
+        while len(self.bars) > self.limit:
+            key, _ = self.bars.popitem(last=False)
+            evicted.append(key)
+        return evicted
+
+
+def bars_table(bars: list[Bar]) -> pa.Table:
+    return pa.table(
+        {
+            "key": [f"{b.symbol}|{b.bucket}" for b in bars],
+            "symbol": [b.symbol for b in bars],
+            "bucket": pa.array([b.bucket for b in bars], pa.timestamp("ms")),
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": pa.array([b.volume_max - b.volume_min for b in bars], pa.int64()),
+            "ticks": pa.array([b.ticks for b in bars], pa.int64()),
+        }
+    )

@@ -1,0 +1,209 @@
+"""Kafka source: every partition of the topic (no consumer group), resumable from our own offsets.
+
+Each gateway replica reads every tick, so there is no group and no commit: the positions
+we track are enough to rebuild the client after an outage aiokafka does not recover from
+(aiokafka #703) and continue with no tick lost and none applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from gateway.metrics import BROKER_UP, LAG, RECONNECTS
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+_CALL_TIMEOUT_S = 5.0
+
+
+class KafkaSource:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.positions: dict[int, int] = {}  # next offset to read, per partition
+        self.target: dict[int, int] = {}  # end offsets seen at start: "caught up" means reaching them
+        self.ends: dict[int, int] = {}
+        self.broker_up = False
+        self.caught_up = False
+        self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._down_since: float | None = None
+        self._last_warning = 0.0
+
+    @property
+    def assigned(self) -> bool:
+        return self._consumer is not None and bool(self.positions)
+
+    async def connect(self) -> None:
+        """Connect and assign, retrying until it works (the broker may come up after us)."""
+        delay = 0.5
+        while True:
+            try:
+                await self._build()
+                return
+            except (TimeoutError, KafkaError, OSError, LookupError) as exc:
+                self._mark_down(f"cannot reach Kafka at {self.settings.bootstrap_servers}: {exc!r}")
+                await self._close_clients()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def poll(self) -> list[ConsumerRecord]:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(
+            timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_records
+        )
+        records: list[ConsumerRecord] = []
+        for tp, part in batches.items():
+            if part:
+                records.extend(part)
+                self.positions[tp.partition] = part[-1].offset + 1
+        if records and not self.caught_up:
+            self._check_caught_up()
+        return records
+
+    async def refresh(self) -> None:
+        """Periodic: end offsets (lag, broker liveness), new partitions, rebuild after a long outage."""
+        try:
+            partitions = await self._partitions()
+            if set(partitions) != set(self.positions):
+                log.info("partitions changed: %s -> %s", sorted(self.positions), partitions)
+                await self._rebuild()
+                return
+            ends = await asyncio.wait_for(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
+        except (TimeoutError, KafkaError, OSError, LookupError, AssertionError) as exc:
+            self._mark_down(f"Kafka unreachable: {exc!r}")
+            if self._down_since and time.monotonic() - self._down_since > self.settings.reconnect_after_s:
+                await self._rebuild()
+            return
+        self._mark_up()
+        self.ends = ends
+        for partition, end in ends.items():
+            LAG.labels(str(partition)).set(max(end - self.positions.get(partition, end), 0))
+        self._check_caught_up()
+
+    def lag(self) -> int:
+        return sum(max(end - self.positions.get(p, end), 0) for p, end in self.ends.items())
+
+    async def stop(self) -> None:
+        await self._close_clients()
+
+    async def _build(self) -> None:
+        s = self.settings
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=5000)
+        await asyncio.wait_for(self._admin.start(), _CALL_TIMEOUT_S)
+        partitions = await self._partitions()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            max_partition_fetch_bytes=8 * 1_048_576,
+            fetch_max_bytes=64 * 1_048_576,
+            request_timeout_ms=10_000,
+            retry_backoff_ms=200,
+            connections_max_idle_ms=60_000,
+        )
+        await asyncio.wait_for(self._consumer.start(), _CALL_TIMEOUT_S)
+        tps = [TopicPartition(s.topic, p) for p in partitions]
+        self._consumer.assign(tps)
+        await self._seek(tps)
+        self.ends = await asyncio.wait_for(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
+        if not self.target:
+            self.target = dict(self.ends)
+        self._mark_up()
+        log.info("consuming %r: %d partitions from %s", s.topic, len(tps), self.positions)
+        self._check_caught_up()
+
+    async def _seek(self, tps: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        known = {tp: self.positions[tp.partition] for tp in tps if tp.partition in self.positions}
+        fresh = [tp for tp in tps if tp not in known]
+        for tp, offset in known.items():
+            self._consumer.seek(tp, offset)  # resume exactly where the last client stopped
+        if fresh:
+            await self._seek_start(fresh)
+        for tp in tps:
+            self.positions[tp.partition] = await self._consumer.position(tp)
+
+    async def _seek_start(self, tps: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        start = self.settings.start
+        if start == "earliest" or (
+            start == "replay" and not self.positions and self.settings.replay_seconds == 0
+        ):
+            await self._consumer.seek_to_beginning(*tps)
+        elif start == "latest":
+            await self._consumer.seek_to_end(*tps)
+        else:
+            since = int((time.time() - self.settings.replay_seconds) * 1000)
+            found = await self._consumer.offsets_for_times({tp: since for tp in tps})
+            for tp in tps:
+                hit = found.get(tp)
+                if hit is None:
+                    await self._consumer.seek_to_end(tp)
+                else:
+                    self._consumer.seek(tp, hit.offset)
+
+    async def _partitions(self) -> list[int]:
+        assert self._admin is not None
+        described = await asyncio.wait_for(
+            self._admin.describe_topics([self.settings.topic]), _CALL_TIMEOUT_S
+        )
+        topic = described[0]
+        if topic.get("error_code") or not topic.get("partitions"):
+            raise LookupError(f"topic {self.settings.topic!r} not found (error {topic.get('error_code')})")
+        return sorted(p["partition"] for p in topic["partitions"])
+
+    async def _consumer_end_offsets(self) -> dict[int, int]:
+        assert self._consumer is not None
+        tps = [TopicPartition(self.settings.topic, p) for p in self.positions]
+        ends = await self._consumer.end_offsets(tps)
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+    async def _rebuild(self) -> None:
+        RECONNECTS.inc()
+        log.warning("rebuilding the Kafka consumer; resuming from %s", self.positions)
+        await self._close_clients()
+        await self.connect()
+
+    async def _close_clients(self) -> None:
+        closers = []
+        if self._consumer is not None:
+            closers.append(self._consumer.stop())
+        if self._admin is not None:
+            closers.append(self._admin.close())
+        for closing in closers:
+            try:
+                await asyncio.wait_for(closing, 5)
+            except (TimeoutError, KafkaError, OSError) as exc:
+                log.warning("Kafka client did not close cleanly: %r", exc)
+        self._consumer = None
+        self._admin = None
+
+    def _check_caught_up(self) -> None:
+        if not self.caught_up and all(self.positions.get(p, 0) >= end for p, end in self.target.items()):
+            self.caught_up = True
+            log.info("caught up with the topic (replay done)")
+
+    def _mark_up(self) -> None:
+        if not self.broker_up:
+            log.info("Kafka reachable at %s", self.settings.bootstrap_servers)
+        self.broker_up = True
+        self._down_since = None
+        BROKER_UP.set(1)
+
+    def _mark_down(self, why: str) -> None:
+        self.broker_up = False
+        BROKER_UP.set(0)
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        now = time.monotonic()
+        if now - self._last_warning > 10:
+            self._last_warning = now
+            log.warning("%s", why)

@@ -1,0 +1,29 @@
+"""The gateway's Prometheus metrics (default registry, served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TICKS = Counter("gateway_ticks", "ticks applied to the tables")
+MESSAGES = Counter("gateway_messages", "Kafka messages consumed", ["content_type"])
+DECODE_ERRORS = Counter("gateway_decode_errors", "messages rejected by the decoders", ["reason"])
+DLQ = Counter("gateway_dlq_messages", "bad messages copied to the dead-letter topic")
+DLQ_FAILURES = Counter("gateway_dlq_failures", "bad messages that could not be dead-lettered")
+DUPLICATES = Counter("gateway_duplicate_ticks", "ticks dropped as duplicate (producer_id, seq)")
+LAG = Gauge("gateway_consumer_lag", "messages behind the end of the partition", ["partition"])
+LATENCY = Histogram(
+    "gateway_e2e_latency_seconds",
+    "now - event_time when a tick is applied (sampled)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BATCH_TICKS = Histogram(
+    "gateway_batch_ticks", "ticks per table update", buckets=(1, 10, 100, 1000, 10_000, 50_000, 100_000)
+)
+UPDATE_SECONDS = Histogram("gateway_update_seconds", "decode + table update time per poll")
+BROKER_UP = Gauge("gateway_broker_up", "1 while the Kafka broker answers")
+RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was rebuilt")
+WS_CLIENTS = Gauge("gateway_ws_clients", "open WebSocket connections")
+WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accepted")
+WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])
+WS_FRAMES = Counter("gateway_ws_frames", "WebSocket frames received")
+WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients")

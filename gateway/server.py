@@ -1,0 +1,115 @@
+"""HTTP routes: the page, the Perspective bundle, health, readiness, metrics, tickets, WebSocket."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import perspective
+import tornado.web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.auth import TicketBook
+from gateway.handler import Connections, TableSocket
+from gateway.settings import GatewaySettings
+
+VENDOR_DIR = Path(perspective.__file__).parent / "widget" / "static"
+
+
+class Readiness(Protocol):
+    def readiness(self) -> dict[str, bool]: ...
+
+    @property
+    def ready(self) -> bool: ...
+
+
+class JsonHandler(tornado.web.RequestHandler):
+    def reply(self, status: int, body: dict[str, Any]) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body))
+
+
+class Health(JsonHandler):
+    def get(self) -> None:
+        self.reply(200, {"status": "alive"})
+
+
+class Ready(JsonHandler):
+    def initialize(self, pipeline: Readiness) -> None:
+        self.pipeline = pipeline
+
+    def get(self) -> None:
+        checks = self.pipeline.readiness()
+        self.reply(200 if all(checks.values()) else 503, {"ready": all(checks.values()), **checks})
+
+
+class Metrics(tornado.web.RequestHandler):
+    def initialize(self, token: str) -> None:
+        self.token = token
+
+    def get(self) -> None:
+        if self.token and not hmac.compare_digest(
+            self.request.headers.get("Authorization", ""), f"Bearer {self.token}"
+        ):
+            self.set_status(401)
+            self.finish("metrics require Authorization: Bearer <GATEWAY_METRICS_TOKEN>")
+            return
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest())
+
+
+class Config(JsonHandler):
+    def initialize(self, tickets: TicketBook) -> None:
+        self.tickets = tickets
+
+    def get(self) -> None:
+        self.reply(200, {"auth": self.tickets.enabled, "websocket": "/websocket"})
+
+
+class Ticket(JsonHandler):
+    def initialize(self, tickets: TicketBook) -> None:
+        self.tickets = tickets
+
+    def post(self) -> None:
+        header = self.request.headers.get("Authorization", "")
+        if not self.tickets.enabled:
+            self.reply(404, {"error": "authentication is not enabled"})
+        elif not header.startswith("Bearer ") or not self.tickets.check_secret(header[7:]):
+            self.reply(401, {"error": "wrong or missing token"})
+        else:
+            self.reply(200, {"ticket": self.tickets.issue(), "ttl_s": self.tickets.ttl_s})
+
+
+class Vendor(tornado.web.StaticFileHandler):
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "public, max-age=86400")
+
+
+def make_app(
+    settings: GatewaySettings, server: Any, pipeline: Readiness, connections: Connections, tickets: TicketBook
+) -> tornado.web.Application:
+    socket_args = {"server": server, "settings": settings, "tickets": tickets, "connections": connections}
+    return tornado.web.Application(
+        [
+            (r"/websocket", TableSocket, socket_args),
+            (r"/healthz", Health),
+            (r"/readyz", Ready, {"pipeline": pipeline}),
+            (r"/metrics", Metrics, {"token": settings.metrics_token}),
+            (r"/config.json", Config, {"tickets": tickets}),
+            (r"/auth/ticket", Ticket, {"tickets": tickets}),
+            (r"/vendor/(.*)", Vendor, {"path": str(VENDOR_DIR)}),
+            (
+                r"/(.*)",
+                tornado.web.StaticFileHandler,
+                {"path": str(Path(settings.client_dir).resolve()), "default_filename": "index.html"},
+            ),
+        ],
+        websocket_max_message_size=settings.max_frame_bytes,
+        websocket_ping_interval=20,
+        websocket_ping_timeout=60,
+        compress_response=True,
+    )
