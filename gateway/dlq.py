@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from common.errors import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 class DeadLetters:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, replication: int = 1) -> None:
+        self.replication = replication
         self.topic = topic
         self._producer: AIOKafkaProducer | None = None
         self._bootstrap = bootstrap
@@ -25,6 +27,7 @@ class DeadLetters:
     async def start(self) -> None:
         if not self.topic:
             return
+        await self._ensure_topic()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
             acks="all",
@@ -33,6 +36,18 @@ class DeadLetters:
             request_timeout_ms=60_000,
         )
         await asyncio.wait_for(self._producer.start(), 10)
+
+    async def _ensure_topic(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        try:
+            await asyncio.wait_for(admin.start(), 10)
+            if self.topic not in await asyncio.wait_for(admin.list_topics(), 10):
+                await admin.create_topics([NewTopic(self.topic, 1, self.replication)])
+                log.info("created dead-letter topic %r", self.topic)
+        except TopicAlreadyExistsError:
+            pass
+        finally:
+            await admin.close()
 
     async def send(self, bad: list[tuple[ConsumerRecord, DecodeError]]) -> None:
         if self._producer is None or not bad:

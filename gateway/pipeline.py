@@ -46,7 +46,9 @@ class Pipeline:
         self.sequence = SequenceTracker(settings.gap_grace_ms / 1000)
         self.stats = LiveStats()
         self.source = KafkaSource(settings)
-        self.dead_letters = DeadLetters(settings.bootstrap_servers, settings.dlq_topic)
+        self.dead_letters = DeadLetters(
+            settings.bootstrap_servers, settings.dlq_topic, settings.dlq_replication
+        )
         self.clients = clients
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tables")
         self._tasks: list[asyncio.Task[None]] = []

@@ -24,6 +24,7 @@ class GatewaySettings(BaseSettings):
     poll_timeout_ms: int = Field(20, ge=0, le=10_000, description="longest wait for a poll to fill")
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000, description="broker-side wait for a fetch to fill")
     dlq_topic: str = Field("ticks.dlq", description="dead-letter topic for bad messages ('' disables)")
+    dlq_replication: int = Field(1, ge=1, le=5, description="replication factor if the DLQ topic is created")
     reconnect_after_s: float = Field(
         15.0, gt=0, description="restart the Kafka client after this long without a broker"
     )
