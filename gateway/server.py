@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from gateway.auth import TicketBook
 from gateway.handler import Connections, TableSocket
 from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 VENDOR_DIR = Path(perspective.__file__).parent / "widget" / "static"
 
@@ -112,4 +115,21 @@ def make_app(
         websocket_ping_interval=20,
         websocket_ping_timeout=60,
         compress_response=True,
+        log_function=_log_request,
+    )
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Probes (/healthz, /readyz, /metrics) every few seconds would drown the log: skip them."""
+    status = handler.get_status()
+    if (handler.request.path in ("/healthz", "/readyz", "/metrics") and status < 500) or status == 503:
+        return
+    level = logging.WARNING if status >= 400 else logging.DEBUG
+    log.log(
+        level,
+        "%d %s %s %.1fms",
+        status,
+        handler.request.method,
+        handler.request.uri,
+        1000 * handler.request.request_time(),
     )
