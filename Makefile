@@ -23,7 +23,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
-setup: $(VENV)/.installed ## Install everything: system packages, venv from the lock, Kafka jars (idempotent)
+tools/node_modules/.installed: tools/package-lock.json
+	@echo "setup: node tools from tools/package-lock.json"
+	@npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed tools/node_modules/.installed ## Install everything: system packages, venv from the lock, Kafka jars, node tools (idempotent)
 	@bash scripts/system-deps.sh
 	@bash kafka/fetch-jars.sh
 
