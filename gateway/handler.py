@@ -117,7 +117,8 @@ class TableSocket(WebSocketHandler):
     def _write(self, message: bytes) -> None:
         if self.ws_connection is None or self.session is None:
             return
-        if self.pending_bytes + len(message) > self.settings_.max_pending_bytes:
+        # Only a backlog counts: one large reply (a big view snapshot) to a reading client is fine.
+        if self.pending_bytes > self.settings_.max_pending_bytes:
             self._refuse(
                 "slow_client", f"{self.pending_bytes} bytes unsent: closing a client that does not read"
             )

@@ -113,7 +113,7 @@ def make_app(
         ],
         websocket_max_message_size=settings.max_frame_bytes,
         websocket_ping_interval=20,
-        websocket_ping_timeout=60,
+        websocket_ping_timeout=20,
         compress_response=True,
         log_function=_log_request,
     )

@@ -1,0 +1,159 @@
+// Tickerflow dashboard: binds every <perspective-viewer> to the gateway's tables and keeps them bound.
+import { ready } from "/vendor/perspective-anywidget.js";
+import { Refused, connect, tokenFromFragment } from "./connection.js";
+import { defaults, forgetAll, save, saved } from "./layouts.js";
+import { StatusBar } from "./status.js";
+
+let viewers = [...document.querySelectorAll("perspective-viewer")];
+const byName = Object.fromEntries(viewers.map((v) => [v.dataset.name, v]));
+const configs = {};  // the live configuration of each viewer, carried across reconnects
+const status = new StatusBar();
+const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connection: null, views: [] };
+window.tickerflow = { state, stats: status.stats, viewers: byName, configs };
+
+let tokenPromise = null;
+function askToken() {
+  const fromUrl = tokenFromFragment();
+  if (fromUrl) return Promise.resolve(fromUrl);
+  tokenPromise ??= new Promise((resolve) => {
+    const form = document.getElementById("login");
+    form.hidden = false;
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      form.hidden = true;
+      resolve(document.getElementById("token").value);
+    };
+  });
+  return tokenPromise;
+}
+
+function configFor(name) {
+  return configs[name] ?? saved(name) ?? defaults(state.selected)[name];
+}
+
+// A viewer that was bound to a dead client keeps waiting on it: a fresh element is simpler and sure.
+function freshViewers() {
+  viewers = viewers.map((old) => {
+    const viewer = document.createElement("perspective-viewer");
+    Object.assign(viewer.dataset, old.dataset);
+    old.replaceWith(viewer);
+    old.delete?.().catch?.(() => {});
+    byName[viewer.dataset.name] = viewer;
+    listen(viewer);
+    return viewer;
+  });
+}
+
+function listen(viewer) {
+  viewer.addEventListener("perspective-config-update", async () => {
+    if (!state.connection) return;
+    const config = await viewer.save();
+    configs[viewer.dataset.name] = config;
+    save(viewer.dataset.name, config);
+  });
+  if (viewer.dataset.name === "quotes") {
+    viewer.addEventListener("perspective-click", (event) => select(event.detail?.row?.symbol));
+  }
+}
+
+async function bind(client) {
+  if (state.bound) freshViewers();
+  state.bound = true;
+  await Promise.all(viewers.map(async (viewer) => {
+    await viewer.load(client);
+    await viewer.restore({ ...configFor(viewer.dataset.name), table: viewer.dataset.table });
+  }));
+  await watch(client);
+}
+
+// A view on `ticks` feeds the page's own latency figure; one on `gateway` the server's figures.
+async function watch(client) {
+  const ticks = await client.open_table("ticks");
+  const recent = await ticks.view({ columns: ["event_time"], sort: [["event_time", "desc"]] });
+  let seen = null;
+  const sample = async () => {
+    const { event_time: times = [] } = await recent.to_columns({ start_row: 0, end_row: 500 });
+    const fresh = seen === null ? [] : times.filter((t) => t > seen);  // history is not latency
+    seen = Math.max(seen ?? 0, ...times.slice(0, 1));
+    status.arrived(fresh);
+  };
+  await sample();
+  await recent.on_update(sample);
+  const gateway = await client.open_table("gateway");
+  const stats = await gateway.view();
+  const refresh = async () => {
+    const [row] = await stats.to_json();
+    if (row) status.gateway(row);
+  };
+  await refresh();
+  await stats.on_update(refresh);
+  state.views = [recent, stats];
+}
+
+async function select(symbol) {
+  if (!symbol || symbol === state.selected) return;
+  state.selected = symbol;
+  localStorage.setItem("tickerflow.selected", symbol);
+  document.getElementById("selected").textContent = symbol;
+  for (const name of ["chart", "bars"]) {
+    await byName[name].restore({ filter: [["symbol", "==", symbol]] });
+    configs[name] = await byName[name].save();
+  }
+}
+
+async function firstSymbol(client) {
+  const quotes = await client.open_table("quotes");
+  const view = await quotes.view({ columns: ["symbol"], sort: [["symbol", "asc"]] });
+  const { symbol = [] } = await view.to_columns({ start_row: 0, end_row: 1 });
+  await view.delete();
+  return symbol[0];
+}
+
+async function start() {
+  try {
+    status.setState(state.attempt ? "reconnecting" : "connecting");
+    const connection = await connect(state.wasm, askToken, () => lost());
+    state.connection = connection;
+    state.attempt = 0;
+    // Pick a symbol before binding: an unfiltered price chart of every tick is tens of megabytes.
+    if (!state.selected) state.selected = await firstSymbol(connection.client);
+    await bind(connection.client);
+    document.getElementById("selected").textContent = state.selected ?? "–";
+    status.setState("live");
+  } catch (error) {
+    if (error instanceof Refused) {
+      tokenPromise = null;
+      status.setState("refused", `Access refused: ${error.message}. Open the page with #token=<secret> or enter it.`);
+      if (!tokenFromFragment()) setTimeout(start, 0);
+      return;
+    }
+    console.warn("gateway connection failed:", error?.message ?? error);
+    lost();
+  }
+}
+
+function lost() {
+  if (state.retry) return;
+  state.connection = null;
+  state.attempt += 1;
+  const delay = Math.min(250 * 2 ** (state.attempt - 1), 5000) * (0.8 + Math.random() * 0.4);
+  status.setState(state.attempt > 8 ? "offline" : "reconnecting");
+  state.retry = setTimeout(() => { state.retry = null; start(); }, delay);
+}
+
+async function main() {
+  await ready;
+  state.wasm = customElements.get("perspective-viewer").__wasm_module__;
+  viewers.forEach(listen);
+  document.getElementById("reset").onclick = async () => {
+    forgetAll();
+    for (const name of Object.keys(configs)) delete configs[name];
+    for (const viewer of viewers) {
+      await viewer.restore({ ...defaults(state.selected)[viewer.dataset.name], table: viewer.dataset.table });
+    }
+  };
+  window.addEventListener("offline", () => status.setState("offline"));
+  await start();
+}
+
+main();

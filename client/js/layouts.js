@@ -1,0 +1,61 @@
+// Default viewer configurations, and their persistence in localStorage.
+const KEY = (name) => `tickerflow.layout.${name}`;
+const THEME = "Pro Dark";
+const UP = "#2ecc71";
+const DOWN = "#ff5c5c";
+
+export function defaults(symbol) {
+  const only = symbol ? [["symbol", "==", symbol]] : [];
+  return {
+    quotes: {
+      title: "Quotes", plugin: "Datagrid", theme: THEME, sort: [["symbol", "asc"]],
+      columns: ["symbol", "name", "price", "change", "change_pct", "bid", "ask", "bid_size", "ask_size",
+                "open", "high", "low", "volume", "ticks", "sector", "exchange"],
+      columns_config: {
+        change: { number_fg_mode: "color", fixed: 2, pos_fg_color: UP, neg_fg_color: DOWN },
+        change_pct: { number_fg_mode: "color", fixed: 2, pos_fg_color: UP, neg_fg_color: DOWN },
+        price: { fixed: 2 }, bid: { fixed: 2 }, ask: { fixed: 2 },
+        open: { fixed: 2 }, high: { fixed: 2 }, low: { fixed: 2 },
+      },
+    },
+    chart: {
+      title: "Price", plugin: "X/Y Line", theme: THEME, columns: ["event_time", "price"], split_by: ["symbol"],
+      filter: only, sort: [["event_time", "asc"]],
+    },
+    bars: {
+      title: "1 s bars", plugin: "Candlestick", theme: THEME, group_by: ["bucket"], columns: ["open", "close", "high", "low"],
+      filter: only, sort: [["bucket", "asc"]],
+    },
+    blotter: {
+      title: "Trades", plugin: "Datagrid", theme: THEME, sort: [["event_time", "desc"]],
+      columns: ["event_time", "symbol", "price", "bid", "ask", "bid_size", "ask_size", "volume", "producer_id", "seq"],
+    },
+    producers: {
+      title: "Producers", plugin: "Datagrid", theme: THEME, sort: [["producer_id", "asc"]],
+      columns: ["producer_id", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order", "last_seen"],
+    },
+  };
+}
+
+export function saved(name) {
+  try {
+    const text = localStorage.getItem(KEY(name));
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function save(name, config) {
+  try {
+    localStorage.setItem(KEY(name), JSON.stringify(config));
+  } catch {
+    // storage full or disabled: layouts simply do not persist
+  }
+}
+
+export function forgetAll() {
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("tickerflow.layout.")) localStorage.removeItem(key);
+  }
+}

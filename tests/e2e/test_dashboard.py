@@ -1,0 +1,134 @@
+"""The dashboard in a real browser: live data, charts, and the same page behind nginx."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from gateway.server import VENDOR_DIR
+from harness.ports import free_port
+from harness.process import ManagedProcess, http_ok, wait_for
+from tests.e2e.browser import Dashboard, open_dashboard
+from tests.psp import eventually
+from tests.services import ROOT, Gateway
+
+pytestmark = pytest.mark.e2e
+SYMBOLS = 50
+
+
+async def _assert_live(dashboard: Dashboard) -> None:
+    async def every_symbol() -> bool:
+        return len(await dashboard.rows("quotes")) == SYMBOLS
+
+    await eventually(every_symbol, timeout=5 + 10)  # 5 s once the page is up; page load itself takes a few
+    before = {q["symbol"]: q["price"] for q in await dashboard.rows("quotes")}
+
+    async def prices_moved() -> bool:
+        now = {q["symbol"]: q["price"] for q in await dashboard.rows("quotes")}
+        return now != before
+
+    await eventually(prices_moved, timeout=2)
+
+    async def chart_drawn() -> bool:
+        return len(await dashboard.rows("chart")) > 0 and await dashboard.page.evaluate(
+            "!!window.tickerflow.viewers.chart.querySelector('*') || "
+            "!!window.tickerflow.viewers.chart.shadowRoot"
+        )
+
+    await eventually(chart_drawn, timeout=5)
+
+    async def live() -> bool:
+        return await dashboard.state() == "live"
+
+    await eventually(live, timeout=5)
+    assert dashboard.errors == []
+
+
+async def test_dashboard_shows_live_quotes_and_charts(browser: Browser, gateway: Gateway) -> None:
+    dashboard = await open_dashboard(browser, gateway.url)
+    try:
+        await _assert_live(dashboard)
+        await asyncio.sleep(2)  # let the chart and bars fill before the picture is taken
+        (ROOT / "docs").mkdir(exist_ok=True)
+        await dashboard.page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+    finally:
+        await dashboard.page.close()
+
+
+async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gateway: Gateway) -> None:
+    dashboard = await open_dashboard(browser, gateway.url)
+    try:
+        await _assert_live(dashboard)
+        symbol = sorted(q["symbol"] for q in await dashboard.rows("quotes"))[5]
+        await dashboard.page.evaluate(
+            "(s) => window.tickerflow.viewers.quotes.dispatchEvent(new CustomEvent('perspective-click',"
+            " {detail: {row: {symbol: s}}}))",
+            symbol,
+        )
+
+        async def filtered() -> bool:
+            chart, bars = await dashboard.config("chart"), await dashboard.config("bars")
+            return chart["filter"] == [["symbol", "==", symbol]] == bars["filter"]
+
+        await eventually(filtered, timeout=5)
+        assert {r.get("symbol", symbol) for r in await dashboard.rows("bars")} <= {symbol}
+    finally:
+        await dashboard.page.close()
+
+
+@pytest.fixture
+def nginx(gateway: Gateway, tmp_path: Path) -> Iterator[str]:
+    """Debian's nginx with the container's config, rendered by envsubst as the image does."""
+    html = tmp_path / "html"
+    shutil.copytree(ROOT / "client", html)
+    (html / "vendor").mkdir()
+    for name in ("perspective-anywidget.js", "perspective-anywidget.css"):
+        shutil.copy(VENDOR_DIR / name, html / "vendor" / name)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLIENT_PORT": str(port),
+        "CLIENT_GATEWAY_URL": gateway.url,
+        "CLIENT_ROOT": str(html),
+    }
+    template = (ROOT / "client/nginx/default.conf.template").read_text()
+    rendered = subprocess.run(
+        ["envsubst", "${CLIENT_PORT} ${CLIENT_GATEWAY_URL} ${CLIENT_ROOT}"],
+        input=template,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    (tmp_path / "default.conf").write_text(rendered)
+    (tmp_path / "nginx.conf").write_text(
+        f"daemon off; master_process off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{ include /etc/nginx/mime.types; access_log off;\n"
+        f"  client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;\n"
+        f"  fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi;\n"
+        f"  scgi_temp_path {tmp_path}/scgi;\n"
+        f"  include {tmp_path}/default.conf; }}\n"
+    )
+    # One process (master_process off): workers would drop to a user that cannot read pytest's 0700 tmp.
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = ManagedProcess(
+        [nginx_bin, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], tmp_path / "nginx.out"
+    ).start()
+    assert wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/"), 10), process.tail()
+    yield f"http://127.0.0.1:{port}/"
+    process.stop()
+
+
+async def test_the_static_nginx_client_works_the_same(browser: Browser, nginx: str) -> None:
+    dashboard = await open_dashboard(browser, nginx)
+    try:
+        await _assert_live(dashboard)
+    finally:
+        await dashboard.page.close()
