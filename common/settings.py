@@ -31,6 +31,24 @@ def _check_bootstrap(value: str) -> str:
 
 BootstrapServers = Annotated[str, AfterValidator(_check_bootstrap)]
 
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+
+def _check_topic(value: str) -> str:
+    if value and not _TOPIC.match(value):
+        raise ValueError("a Kafka topic is 1-249 characters of letters, digits, '.', '_' and '-'")
+    return value
+
+
+def _check_secret(value: str) -> str:
+    if value and len(value) < 8:
+        raise ValueError("a secret must be at least 8 characters (or empty to disable)")
+    return value
+
+
+TopicName = Annotated[str, AfterValidator(_check_topic)]
+Secret = Annotated[str, AfterValidator(_check_secret)]
+
 
 def settings_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore", case_sensitive=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from common.settings import BootstrapServers, settings_config
+from common.settings import BootstrapServers, Secret, TopicName, settings_config
+
+REPOSITORY_CLIENT = Path(__file__).resolve().parent.parent / "client"
 
 
 class GatewaySettings(BaseSettings):
@@ -15,7 +18,7 @@ class GatewaySettings(BaseSettings):
 
     # Kafka
     bootstrap_servers: BootstrapServers = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    topic: str = Field("ticks", min_length=1, description="topic to consume (all partitions, no group)")
+    topic: TopicName = Field("ticks", min_length=1, description="topic to consume (all partitions, no group)")
     start: Literal["replay", "earliest", "latest"] = Field(
         "replay", description="start position: replay the last REPLAY_SECONDS, earliest or latest"
     )
@@ -23,7 +26,7 @@ class GatewaySettings(BaseSettings):
     max_records: int = Field(50_000, ge=1, description="records per poll, each poll is one table update")
     poll_timeout_ms: int = Field(20, ge=0, le=10_000, description="longest wait for a poll to fill")
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000, description="broker-side wait for a fetch to fill")
-    dlq_topic: str = Field("ticks.dlq", description="dead-letter topic for bad messages ('' disables)")
+    dlq_topic: TopicName = Field("ticks.dlq", description="dead-letter topic for bad messages ('' disables)")
     dlq_replication: int = Field(1, ge=1, le=5, description="replication factor if the DLQ topic is created")
     reconnect_after_s: float = Field(
         15.0, gt=0, description="restart the Kafka client after this long without a broker"
@@ -38,17 +41,27 @@ class GatewaySettings(BaseSettings):
         500, ge=50, description="how often the `gateway` and `producers` rows refresh"
     )
     # HTTP / WebSocket
-    host: str = Field("0.0.0.0", description="interface to listen on")
+    host: str = Field("0.0.0.0", min_length=1, description="interface to listen on")
     port: int = Field(8080, ge=1, le=65535, description="HTTP + WebSocket port")
     allowed_origins: str = Field(
-        "*", description="comma-separated Origin allowlist for /websocket ('*' allows any)"
+        "*", min_length=1, description="comma-separated Origin allowlist for /websocket ('*' allows any)"
     )
-    token: str = Field("", description="shared secret; when set, clients must present it (see README)")
-    metrics_token: str = Field("", description="when set, /metrics requires `Authorization: Bearer` it")
+    token: Secret = Field("", description="shared secret; when set, clients must present it (see README)")
+    metrics_token: Secret = Field("", description="when set, /metrics requires `Authorization: Bearer` it")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="largest WebSocket frame accepted")
     max_connections: int = Field(1000, ge=1, description="cap on concurrent WebSocket connections")
     max_pending_bytes: int = Field(
         64 * 1_048_576, ge=65_536, description="per-client unsent bytes before the client is dropped"
     )
-    client_dir: str = Field("client", description="folder of the dashboard page served at /")
+    client_dir: str = Field(
+        default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
+    )
+
+    @field_validator("client_dir")
+    @classmethod
+    def _client_dir(cls, value: str) -> str:
+        if not (Path(value) / "index.html").is_file():
+            raise ValueError(f"{value!r} has no index.html")
+        return value
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")

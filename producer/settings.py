@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from common.settings import BootstrapServers, settings_config
+from common.settings import BootstrapServers, TopicName, settings_config
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 
@@ -24,7 +24,7 @@ class ProducerSettings(BaseSettings):
     model_config = settings_config("PRODUCER_")
 
     bootstrap_servers: BootstrapServers = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    topic: str = Field("ticks", min_length=1, description="topic to publish to (created if missing)")
+    topic: TopicName = Field("ticks", min_length=1, description="topic to publish to (created if missing)")
     partitions: int = Field(6, ge=1, le=1000, description="partitions when the topic is created")
     replication: int = Field(1, ge=1, le=5, description="replication factor when the topic is created")
     format: Literal["json", "arrow"] = Field(

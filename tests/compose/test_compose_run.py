@@ -104,7 +104,12 @@ def test_dockerfile_install_steps_build_a_working_service(tmp_path: Path) -> Non
     gateway = ManagedProcess(
         [str(venv / "bin/python"), "-m", "gateway"],
         tmp_path / "gw.log",
-        {"GATEWAY_PORT": str(port), "GATEWAY_BOOTSTRAP_SERVERS": "127.0.0.1:1", "PATH": os.environ["PATH"]},
+        {
+            "GATEWAY_PORT": str(port),
+            "GATEWAY_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "GATEWAY_CLIENT_DIR": str(ROOT / "client"),
+            "PATH": os.environ["PATH"],
+        },
         elsewhere,
     ).start()
     try:

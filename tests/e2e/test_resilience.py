@@ -63,7 +63,7 @@ async def test_page_reconnects_after_a_gateway_restart_without_reload(
 
 @pytest.fixture
 def token_gateway(kafka_bootstrap: str, e2e_topic: str, producer: object, tmp_path: Path) -> Gateway:
-    return start_gateway(kafka_bootstrap, e2e_topic, tmp_path, token="s3cret")
+    return start_gateway(kafka_bootstrap, e2e_topic, tmp_path, token="s3cret-token")
 
 
 async def test_token_gateway_refuses_a_page_without_the_token(
@@ -83,7 +83,7 @@ async def test_token_gateway_refuses_a_page_without_the_token(
 async def test_token_gateway_serves_the_page_that_has_the_token(
     browser: Browser, token_gateway: Gateway
 ) -> None:
-    dashboard = await open_dashboard(browser, token_gateway.url + "/#token=s3cret")
+    dashboard = await open_dashboard(browser, token_gateway.url + "/#token=s3cret-token")
     try:
         await _has_quotes(dashboard)
         await _state_is(dashboard, "live", 10)
@@ -98,7 +98,7 @@ async def test_token_gateway_asks_for_the_token_when_none_is_given(
     dashboard = await open_dashboard(browser, token_gateway.url)
     try:
         await dashboard.page.wait_for_selector("#login:not([hidden])", timeout=10_000)
-        await dashboard.page.fill("#token", "s3cret")
+        await dashboard.page.fill("#token", "s3cret-token")
         await dashboard.page.click("#login button")
         await _has_quotes(dashboard)
     finally:

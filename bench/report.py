@@ -1,0 +1,128 @@
+"""Writing a run's results: raw JSON, report.md with machine facts, and PNG plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    from importlib.metadata import version
+
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "perspective": version("perspective-python"),
+        "aiokafka": version("aiokafka"),
+        "pyarrow": version("pyarrow"),
+        "kafka": "4.2.1 (KRaft, single node, loopback)",
+    }
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def ingest_table(ingest: dict[str, dict[str, float]]) -> list[str]:
+    naive = ingest["naive (1 update per message)"]["median"]
+    lines = ["| path | ticks/s (median) | min | max | x naive |", "|---|---|---|---|---|"]
+    for name, s in ingest.items():
+        lines.append(
+            f"| {name} | {_fmt(s['median'])} | {_fmt(s['min'])} | {_fmt(s['max'])} | "
+            f"{s['median'] / naive:,.1f}x |"
+        )
+    return lines
+
+
+def write(out: Path, results: dict[str, Any]) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    lines = [f"# Tickerflow benchmark ({results['mode']})", "", "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in results["machine"].items()]
+    lines += [
+        "",
+        f"## Ingest ({results['ingest_ticks']:,} preloaded ticks, into ticks + quotes + bars + producers)",
+        "",
+    ]
+    lines += ingest_table(results["ingest"])
+    lines += [
+        "",
+        "## Peer",
+        "",
+        results["peer"],
+        "",
+        "## End-to-end latency (viewer sees row - event_time)",
+        "",
+        "| ticks/s | viewers | samples | p50 ms | p95 ms | p99 ms | gateway CPU % | gateway RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for case in results["latency"]:
+        lines.append(
+            f"| {case['rate']:,} | {case['viewers']} | {case['samples']:,} | {_fmt(case['p50_ms'], 1)} | "
+            f"{_fmt(case['p95_ms'], 1)} | {_fmt(case['p99_ms'], 1)} | {_fmt(case['gateway_cpu_pct'])} | "
+            f"{_fmt(case['gateway_rss_mb'])} |"
+        )
+    mem = results["memory"]
+    lines += [
+        "",
+        f"## Memory ({mem['ticks']:,} ticks through the gateway)",
+        "",
+        f"Peak RSS {mem['peak_rss_mb']:.0f} MB, final {mem['final_rss_mb']:.0f} MB. ![rss](memory.png)",
+        "",
+        "## Producer scaling (acknowledged ticks/s into Kafka)",
+        "",
+        "| producers | format | ticks/s |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {s['producers']} | {s['format']} | {s['ticks_per_s']:,.0f} |" for s in results["scaling"]]
+    lines += ["", "## Notes", ""] + [f"- {note}" for note in results["notes"]]
+    report = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(report)
+    _plots(out, results)
+    return report
+
+
+def _plots(out: Path, results: dict[str, Any]) -> None:
+    mem = results["memory"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(mem["times_s"], mem["rss_mb"], label="gateway RSS (MB)")
+    ax2 = ax.twinx()
+    ax2.plot(mem["times_s"], [a / 1e6 for a in mem["applied"]], color="tab:orange", label="ticks applied (M)")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("RSS MB")
+    ax2.set_ylabel("million ticks")
+    ax.set_title("Gateway memory while ticks stream through")
+    fig.tight_layout()
+    fig.savefig(out / "memory.png")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = list(results["ingest"])
+    ax.barh(names, [results["ingest"][n]["median"] for n in names])
+    ax.set_xscale("log")
+    ax.set_xlabel("ticks/s (log)")
+    ax.set_title("Ingest throughput")
+    fig.tight_layout()
+    fig.savefig(out / "ingest.png")
+    plt.close(fig)

@@ -1,0 +1,50 @@
+"""Gateway and producers as real processes for the benchmarks, with the gateway's CPU and RSS."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.process import ManagedProcess
+from tests.services import Gateway, start_gateway, start_producer
+
+
+def gateway(bootstrap: str, topic: str, log_dir: Path, ready: bool = True, **settings: object) -> Gateway:
+    result: Gateway = start_gateway(bootstrap, topic, log_dir, ready, **settings)
+    return result
+
+
+def producer(bootstrap: str, topic: str, log_dir: Path, **settings: object) -> ManagedProcess:
+    result: ManagedProcess = start_producer(bootstrap, topic, log_dir, **settings)
+    return result
+
+
+class Sampler:
+    """CPU % and RSS of one process, sampled on demand."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.process.cpu_percent(None)
+        self.cpu: list[float] = []
+        self.rss_mb: list[float] = []
+        self.times: list[float] = []
+        self.started = time.monotonic()
+
+    def sample(self) -> None:
+        self.cpu.append(self.process.cpu_percent(None))
+        self.rss_mb.append(self.process.memory_info().rss / 1_048_576)
+        self.times.append(time.monotonic() - self.started)
+
+
+def acked_rate(process: ManagedProcess) -> float:
+    """The producer's last logged acked rate (ticks/s)."""
+    rates = re.findall(r"rate (\d+) ticks/s acked", process.output())
+    return float(rates[-1]) if rates else 0.0
+
+
+def viewer_command(url: str, count: int, seconds: float) -> list[str]:
+    return [sys.executable, "-m", "bench.viewer", url, str(count), str(seconds)]

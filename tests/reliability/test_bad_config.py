@@ -1,0 +1,92 @@
+"""Every setting of every service, given a bad value: one clear line naming it, exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.services import ROOT
+
+# One bad value per setting; a setting missing here fails test_every_setting_has_a_bad_value.
+BAD: dict[str, str] = {
+    "PRODUCER_BOOTSTRAP_SERVERS": "nohostport",
+    "PRODUCER_TOPIC": "",
+    "PRODUCER_PARTITIONS": "0",
+    "PRODUCER_REPLICATION": "9",
+    "PRODUCER_FORMAT": "xml",
+    "PRODUCER_BATCH_SIZE": "0",
+    "PRODUCER_INTERVAL_MS": "-5",
+    "PRODUCER_RATE": "-1",
+    "PRODUCER_SYMBOLS": "0",
+    "PRODUCER_SYMBOL_LIST": "ZZZZZZ",
+    "PRODUCER_SHARD": "5/2",
+    "PRODUCER_SEED": "abc",
+    "PRODUCER_PRODUCER_ID": "",
+    "PRODUCER_LINGER_MS": "-1",
+    "PRODUCER_MAX_BATCH_BYTES": "10",
+    "PRODUCER_COMPRESSION": "snappy",
+    "PRODUCER_STARTUP_TIMEOUT_S": "0",
+    "PRODUCER_SEND_TIMEOUT_S": "-1",
+    "PRODUCER_BUFFER_TICKS": "0",
+    "PRODUCER_METRICS_PORT": "70000",
+    "PRODUCER_LOG_LEVEL": "LOUD",
+    "GATEWAY_BOOTSTRAP_SERVERS": "a:b:c",
+    "GATEWAY_TOPIC": "",
+    "GATEWAY_START": "yesterday",
+    "GATEWAY_REPLAY_SECONDS": "-1",
+    "GATEWAY_MAX_RECORDS": "0",
+    "GATEWAY_POLL_TIMEOUT_MS": "-1",
+    "GATEWAY_FETCH_MAX_WAIT_MS": "999999",
+    "GATEWAY_DLQ_TOPIC": "x" * 300,
+    "GATEWAY_DLQ_REPLICATION": "0",
+    "GATEWAY_RECONNECT_AFTER_S": "0",
+    "GATEWAY_TICKS_LIMIT": "0",
+    "GATEWAY_BARS_LIMIT": "0",
+    "GATEWAY_GAP_GRACE_MS": "-1",
+    "GATEWAY_STATS_INTERVAL_MS": "1",
+    "GATEWAY_HOST": "",
+    "GATEWAY_PORT": "0",
+    "GATEWAY_ALLOWED_ORIGINS": "",
+    "GATEWAY_TOKEN": "short",
+    "GATEWAY_METRICS_TOKEN": "short",
+    "GATEWAY_MAX_FRAME_BYTES": "10",
+    "GATEWAY_MAX_CONNECTIONS": "0",
+    "GATEWAY_MAX_PENDING_BYTES": "1",
+    "GATEWAY_CLIENT_DIR": "/no/such/folder",
+    "GATEWAY_LOG_LEVEL": "LOUD",
+}
+
+
+def _settings(prefix: str) -> list[str]:
+    from gateway.settings import GatewaySettings
+    from producer.settings import ProducerSettings
+
+    cls = ProducerSettings if prefix == "PRODUCER_" else GatewaySettings
+    return [prefix + name.upper() for name in cls.model_fields]
+
+
+def test_every_setting_has_a_bad_value() -> None:
+    assert set(_settings("PRODUCER_") + _settings("GATEWAY_")) == set(BAD)
+
+
+@pytest.mark.parametrize("variable", sorted(BAD))
+def test_bad_value_exits_2_naming_the_setting(variable: str) -> None:
+    module = variable.split("_", 1)[0].lower()
+    env = {"PATH": "/usr/bin:/bin", variable: BAD[variable], "PRODUCER_STARTUP_TIMEOUT_S": "1"}
+    if variable == "PRODUCER_STARTUP_TIMEOUT_S":
+        env[variable] = BAD[variable]
+    result = subprocess.run(
+        [sys.executable, "-m", module],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert variable in result.stderr or variable.split("_", 1)[1] in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
