@@ -1,0 +1,106 @@
+"""`make soak`: SOAK_MINUTES (default 10) at 10k ticks/s with 20 viewers and one broker restart.
+
+Samples gateway RSS and viewer latency every 10 s into tests/reliability/soak-results/, plots
+them, and passes when nothing was lost and RSS and p99 latency stay flat after warm-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import orjson
+
+from bench.stack import Sampler, viewer_command
+from harness.cluster import KafkaCluster
+from tests.integration.test_gateway import metric
+from tests.services import ROOT, start_gateway, start_producer, summary
+
+SAMPLE_S = 10
+VIEWERS = 20
+
+
+def _latency_window(url: str) -> float | None:
+    """p99 of one short-lived viewer's samples: a probe that joins, watches 3 s and leaves."""
+    out = subprocess.run(viewer_command(url, 1, 3), cwd=ROOT, capture_output=True, timeout=60, check=False)
+    samples = orjson.loads(out.stdout or b'{"samples": []}')["samples"]
+    return float(np.percentile(samples, 99)) if samples else None
+
+
+def main() -> int:
+    minutes = float(os.environ.get("SOAK_MINUTES", "10"))
+    logs = Path(tempfile.mkdtemp(prefix="soak-"))
+    out = ROOT / "tests" / "reliability" / "soak-results"
+    out.mkdir(exist_ok=True)
+    with KafkaCluster(nodes=1) as kafka:
+        topic = kafka.create_topic("soak", 6, 1)
+        gateway = start_gateway(kafka.bootstrap, topic, logs, ticks_limit=100_000)
+        producer = start_producer(
+            kafka.bootstrap, topic, logs, producer_id="soak", rate=10_000, format="arrow", batch_size=100
+        )
+        viewers = subprocess.Popen(
+            viewer_command(gateway.ws_url, VIEWERS, minutes * 60), cwd=ROOT, stdout=subprocess.DEVNULL
+        )
+        sampler = Sampler(gateway.process.pid)
+        p99: list[float | None] = []
+        started = time.monotonic()
+        restarted = False
+        while time.monotonic() - started < minutes * 60:
+            if not restarted and time.monotonic() - started > minutes * 30:
+                kafka.node(1).stop()
+                time.sleep(5)
+                kafka.restart(1)
+                restarted = True
+            sampler.sample()
+            p99.append(_latency_window(gateway.ws_url))
+            print(f"{sampler.times[-1]:6.0f}s rss {sampler.rss_mb[-1]:6.0f} MB  p99 {p99[-1]} ms", flush=True)
+            time.sleep(max(0.0, SAMPLE_S - 3))
+        producer.stop()
+        acked = summary(producer)["acked"]
+        deadline = time.monotonic() + 60
+        while metric(gateway, "gateway_ticks_total") < acked and time.monotonic() < deadline:
+            time.sleep(0.5)
+        applied = metric(gateway, "gateway_ticks_total")
+        viewers.kill()
+        gateway.process.stop()
+    warm = len(sampler.rss_mb) // 3
+    rss_flat = max(sampler.rss_mb[warm:]) <= 1.25 * sampler.rss_mb[warm] + 50
+    lat = [v for v in p99[warm:] if v is not None]
+    lat_flat = bool(lat) and max(lat) <= 5 * float(np.median(lat)) + 50
+    result = {
+        "minutes": minutes,
+        "acked": acked,
+        "applied": applied,
+        "lost": acked - applied,
+        "rss_mb": sampler.rss_mb,
+        "p99_ms": p99,
+        "times_s": sampler.times,
+        "rss_flat": rss_flat,
+        "latency_flat": lat_flat,
+    }
+    (out / "soak.json").write_text(json.dumps(result, indent=2))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(sampler.times, sampler.rss_mb, label="gateway RSS MB")
+    ax.plot(sampler.times, [v or 0 for v in p99], label="viewer p99 ms")
+    ax.legend()
+    ax.set_xlabel("seconds")
+    fig.savefig(out / "soak.png")
+    print(
+        f"soak: acked {acked}, applied {applied:.0f}, lost {acked - applied:.0f}; "
+        f"RSS flat {rss_flat}, p99 flat {lat_flat}"
+    )
+    return 0 if acked == applied and rss_flat and lat_flat else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
