@@ -38,8 +38,11 @@ def run_case(kafka: KafkaCluster, rate: int, viewers: int, seconds: float, log_d
             viewers // VIEWER_PROCESSES + (1 if i < viewers % VIEWER_PROCESSES else 0)
             for i in range(min(VIEWER_PROCESSES, viewers))
         ]
+        # Every viewer receives every delta; up to 5 per process also decode them for the figures.
         procs = [
-            subprocess.Popen(viewer_command(gw.ws_url, n, seconds), cwd=ROOT, stdout=subprocess.PIPE)
+            subprocess.Popen(
+                viewer_command(gw.ws_url, n, seconds, min(n, 5)), cwd=ROOT, stdout=subprocess.PIPE
+            )
             for n in per_process
         ]
         deadline = time.monotonic() + seconds + 30

@@ -46,5 +46,6 @@ def acked_rate(process: ManagedProcess) -> float:
     return float(rates[-1]) if rates else 0.0
 
 
-def viewer_command(url: str, count: int, seconds: float) -> list[str]:
-    return [sys.executable, "-m", "bench.viewer", url, str(count), str(seconds)]
+def viewer_command(url: str, count: int, seconds: float, measured: int | None = None) -> list[str]:
+    command = [sys.executable, "-m", "bench.viewer", url, str(count), str(seconds)]
+    return command if measured is None else [*command, str(measured)]
