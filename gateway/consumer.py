@@ -54,10 +54,18 @@ class KafkaSource:
                 delay = min(delay * 2, 5.0)
 
     async def poll(self) -> list[ConsumerRecord]:
-        assert self._consumer is not None
-        batches = await self._consumer.getmany(
-            timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_records
-        )
+        consumer = self._consumer
+        if consumer is None:  # being rebuilt after an outage: the positions wait for it
+            await asyncio.sleep(0.05)
+            return []
+        try:
+            batches = await consumer.getmany(
+                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_records
+            )
+        except (KafkaError, AssertionError) as exc:  # stopped under us by a rebuild, or a fetch error
+            log.debug("poll failed: %r", exc)
+            await asyncio.sleep(0.05)
+            return []
         records: list[ConsumerRecord] = []
         for tp, part in batches.items():
             if part:

@@ -1,23 +1,35 @@
 """The hardened Perspective WebSocket: read-only tables, origin and auth checks, bounded memory.
 
-Modelled on perspective.handlers.tornado.PerspectiveTornadoHandler (whose check_origin
-always says yes and which lets any client update or delete a table).
+Modelled on perspective.handlers.tornado.PerspectiveTornadoHandler, whose check_origin
+always says yes and which lets any client update, replace or delete a table.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from tornado.ioloop import IOLoop
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import (
+    WebSocketClosedError,
+    WebSocketHandler,
+    WebSocketProtocol,
+    WebSocketProtocol13,
+)
 
 from gateway import metrics
 from gateway.auth import TicketBook
-from gateway.protocol import MUTATING, error_response, read_head
+from gateway.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, error_response, new_view_id, read_head
 from gateway.settings import GatewaySettings
+from gateway.view_owners import ViewOwners
 
 log = logging.getLogger(__name__)
+
+_MESSAGE_TOO_BIG = 1009
+_POLICY_VIOLATION = 1008
+_GOING_AWAY = 1001
 
 
 class Connections:
@@ -25,18 +37,53 @@ class Connections:
 
     def __init__(self) -> None:
         self.open: set[TableSocket] = set()
+        self.views = ViewOwners()
+        self.tables: Any = None  # a local client of the server, to list its tables
 
     def __len__(self) -> int:
         return len(self.open)
 
-    def close_all(self) -> None:
+    async def close_all(self, timeout: float = 3.0) -> None:
+        """Send every client a close frame and wait (bounded) until they have all gone."""
         for socket in list(self.open):
-            socket.close(1001, "server shutting down")
+            socket.close(_GOING_AWAY, "server shutting down")
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.open and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
 
 
 def origin_allowed(origin: str, allowed: str) -> bool:
     patterns = [a.strip().rstrip("/") for a in allowed.split(",") if a.strip()]
     return "*" in patterns or origin.rstrip("/") in patterns
+
+
+_LOG_EVERY_S = 10.0
+_last_logged: dict[str, float] = {}
+_unlogged: dict[str, int] = {}
+
+
+def refuse(reason: str, remote: str | None, detail: str) -> None:
+    """Count a refused connection or request by reason (gateway_ws_refused_total) and say why.
+
+    One line per reason per 10 s: a hostile client must not be able to flood the log.
+    """
+    metrics.WS_REFUSED.labels(reason).inc()
+    now = time.monotonic()
+    if now - _last_logged.get(reason, -_LOG_EVERY_S) < _LOG_EVERY_S:
+        _unlogged[reason] = _unlogged.get(reason, 0) + 1
+        return
+    _last_logged[reason] = now
+    log.info("%s from %s: %s (%d more since the last line)", reason, remote, detail, _unlogged.pop(reason, 0))
+
+
+class _FrameLimitProtocol(WebSocketProtocol13):
+    """Tornado itself closes a connection whose frame is over the limit: count that like ours."""
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if code == _MESSAGE_TOO_BIG and not self.server_terminated:
+            remote = self.handler.request.remote_ip if isinstance(self.handler, WebSocketHandler) else None
+            refuse("oversized_frame", remote, reason or "frame too big")
+        super().close(code, reason)
 
 
 class TableSocket(WebSocketHandler):
@@ -59,6 +106,7 @@ class TableSocket(WebSocketHandler):
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         # Everything is checked before the upgrade: a refused client never sees a table name.
+        # Tornado runs from here to open() without yielding, so the cap cannot be overshot.
         if len(self.connections) >= self.settings_.max_connections:
             self._refuse("too_many_connections", f"cap of {self.settings_.max_connections} reached")
             self.set_status(503)
@@ -66,19 +114,31 @@ class TableSocket(WebSocketHandler):
             return
         reason = self._auth_problem()
         if reason is not None:
-            self._refuse(reason, f"WebSocket refused: {reason}")
+            self._refuse(reason, "WebSocket upgrade refused")
             self.set_status(401)
             self.finish(reason)
             return
         await super().get(*args, **kwargs)
 
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if isinstance(protocol, WebSocketProtocol13):
+            protocol.__class__ = _FrameLimitProtocol
+        return protocol
+
     def _auth_problem(self) -> str | None:
         if not self.tickets.enabled:
             return None
-        if self.get_query_argument("token", None) is not None:
+        if self._secret_in_query():
             return "token_in_query"  # the secret belongs in /auth/ticket's header, never in a URL
         ticket = self.get_query_argument("ticket", None)
         return "missing_ticket" if ticket is None else self.tickets.redeem(ticket)
+
+    def _secret_in_query(self) -> bool:
+        for name, values in self.request.query_arguments.items():
+            if name == "token" or any(self.tickets.check_secret(value) for value in values):
+                return True
+        return False
 
     def open(self, *args: str, **kwargs: str) -> None:
         self.connections.open.add(self)
@@ -93,25 +153,65 @@ class TableSocket(WebSocketHandler):
             return
         head = read_head(message)
         if head is None:
+            # No reply: without a readable msg_id no client promise can be waiting for one.
             self._refuse("malformed_request", f"malformed request of {len(message)} bytes")
             return
-        if head.kind in MUTATING:
-            name = MUTATING[head.kind]
-            self._refuse(f"mutating_{name}", f"{name} refused: tables are read-only")
-            self._write(error_response(head.msg_id, head.entity_id, f"{name} refused: tables are read-only"))
+        problem = self._problem(message, head)
+        if problem is not None:
+            # Reply rather than drop: a dropped request leaves the client's promise hanging.
+            reason, detail = problem
+            self._refuse(reason, detail)
+            self._write(error_response(head.msg_id, head.entity_id, detail))
             return
-        if self.session is not None:
+        if self.session is None:
+            return
+        try:
+            # Inline on the loop: reads are small, and perspective.Server serialises its own
+            # state against the pipeline's writer thread (upstream calls it from any thread).
             self.session.handle_request(message)
+        except Exception as error:
+            self._refuse("request_failed", repr(error))
+            self._write(error_response(head.msg_id, head.entity_id, f"request failed: {error}"))
+
+    def _problem(self, message: bytes, head: RequestHead) -> tuple[str, str] | None:
+        """(reason, message for the client) when the request is refused, else None."""
+        if head.mutating is not None:
+            return f"mutating_{head.mutating}", f"{head.mutating} refused: tables are read-only"
+        if self.connections.views.foreign(head.entity_id, self):
+            return "foreign_view", "refused: that view belongs to another connection"
+        if head.kind == MAKE_VIEW:
+            reason = self._view_problem(new_view_id(message, head))
+            return None if reason is None else (reason, f"view refused: {reason.replace('_', ' ')}")
+        if head.kind == VIEW_DELETE:
+            self.connections.views.release(head.entity_id, self)
+        return None
+
+    def _view_problem(self, view_id: str | None) -> str | None:
+        if view_id is None:
+            return "malformed_request"
+        if view_id in self._table_names():
+            return "view_id_in_use"  # a view named like a table would shadow it for everyone
+        return self.connections.views.claim(view_id, self)
+
+    def _table_names(self) -> list[str]:
+        if self.connections.tables is None:
+            self.connections.tables = self.server.new_local_client()
+        names: list[str] = self.connections.tables.get_hosted_table_names()
+        return names
 
     def on_close(self) -> None:
         self.connections.open.discard(self)
         metrics.WS_CLIENTS.set(len(self.connections))
+        self._end_session()
+
+    def _end_session(self) -> None:
         if self.session is not None:
             self.session.close()
             self.session = None
+            self.connections.views.release_all(self)
 
     def _from_server(self, message: bytes) -> None:
-        # Called on whichever thread updated a table: hop onto the IOLoop, which is thread-safe.
+        # Called on whichever thread touched a table: hop onto the IOLoop (add_callback is thread-safe).
         self.loop.add_callback(self._write, bytes(message))
 
     def _write(self, message: bytes) -> None:
@@ -122,19 +222,22 @@ class TableSocket(WebSocketHandler):
             self._refuse(
                 "slow_client", f"{self.pending_bytes} bytes unsent: closing a client that does not read"
             )
-            self.close(1008, "too slow")
+            self.close(_POLICY_VIOLATION, "too slow")
+            self._end_session()  # stop computing updates nobody will read
             return
         try:
             flushed = self.write_message(message, binary=True)
         except WebSocketClosedError:
             return
-        self.pending_bytes += len(message)
-        metrics.WS_BYTES_OUT.inc(len(message))
-        flushed.add_done_callback(lambda _: self._flushed(len(message)))
+        size = len(message)
+        self.pending_bytes += size
+        metrics.WS_BYTES_OUT.inc(size)
+        flushed.add_done_callback(lambda done: self._flushed(done, size))
 
-    def _flushed(self, size: int) -> None:
+    def _flushed(self, done: asyncio.Future[None], size: int) -> None:
         self.pending_bytes -= size
+        if not done.cancelled():
+            done.exception()  # a write cut short by a closed socket is expected, not an error to log
 
     def _refuse(self, reason: str, detail: str) -> None:
-        metrics.WS_REFUSED.labels(reason).inc()
-        log.info("%s from %s: %s", reason, self.request.remote_ip, detail)
+        refuse(reason, self.request.remote_ip, detail)

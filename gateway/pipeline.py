@@ -88,15 +88,24 @@ class Pipeline:
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         loop = asyncio.get_running_loop()
         while True:
-            records = await self.source.poll()
-            if not records:
-                continue
-            started = time.perf_counter()
-            bad = await loop.run_in_executor(self.executor, self._process, records)
-            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
-            if bad:
-                self._count_bad(bad)
-                await self.dead_letters.send(bad)
+            try:
+                await self._step(loop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the ingest loop must outlive any one bad poll
+                log.exception("ingest step failed; continuing")
+                await asyncio.sleep(0.5)
+
+    async def _step(self, loop: asyncio.AbstractEventLoop) -> None:
+        records = await self.source.poll()
+        if not records:
+            return
+        started = time.perf_counter()
+        bad = await loop.run_in_executor(self.executor, self._process, records)
+        metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+        if bad:
+            self._count_bad(bad)
+            await self.dead_letters.send(bad)
 
     def _process(self, records: list[ConsumerRecord]) -> Bad:
         """Worker thread: decode every record, apply the good ticks in one update per table."""
@@ -160,7 +169,10 @@ class Pipeline:
         while True:
             await asyncio.sleep(self.settings.stats_interval_ms / 1000)
             if time.monotonic() - last_refresh >= refresh_every:
-                await self.source.refresh()
+                try:
+                    await self.source.refresh()
+                except Exception:
+                    log.exception("Kafka refresh failed; retrying")
                 last_refresh = time.monotonic()
             await loop.run_in_executor(self.executor, self._publish_stats)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from pathlib import Path
@@ -13,7 +12,7 @@ import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.auth import TicketBook
-from gateway.handler import Connections, TableSocket
+from gateway.handler import Connections, TableSocket, refuse
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -46,19 +45,21 @@ class Ready(JsonHandler):
         self.pipeline = pipeline
 
     def get(self) -> None:
-        checks = self.pipeline.readiness()
-        self.reply(200 if all(checks.values()) else 503, {"ready": all(checks.values()), **checks})
+        ready = self.pipeline.ready
+        # The checks go in the body either way: a 503 says which one fails.
+        self.reply(200 if ready else 503, {"ready": ready, **self.pipeline.readiness()})
 
 
 class Metrics(tornado.web.RequestHandler):
     def initialize(self, token: str) -> None:
-        self.token = token
+        self.scrapers = TicketBook(token)  # only its Bearer check: same constant-time comparison
 
     def get(self) -> None:
-        if self.token and not hmac.compare_digest(
-            self.request.headers.get("Authorization", ""), f"Bearer {self.token}"
+        if self.scrapers.enabled and not self.scrapers.check_bearer(
+            self.request.headers.get("Authorization", "")
         ):
             self.set_status(401)
+            self.set_header("WWW-Authenticate", 'Bearer realm="metrics"')
             self.finish("metrics require Authorization: Bearer <GATEWAY_METRICS_TOKEN>")
             return
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
@@ -78,16 +79,18 @@ class Ticket(JsonHandler):
         self.tickets = tickets
 
     def post(self) -> None:
-        header = self.request.headers.get("Authorization", "")
         if not self.tickets.enabled:
             self.reply(404, {"error": "authentication is not enabled"})
-        elif not header.startswith("Bearer ") or not self.tickets.check_secret(header[7:]):
+        elif not self.tickets.check_bearer(self.request.headers.get("Authorization", "")):
+            refuse("wrong_token", self.request.remote_ip, "POST /auth/ticket without the right Bearer token")
             self.reply(401, {"error": "wrong or missing token"})
         else:
             self.reply(200, {"ticket": self.tickets.issue(), "ttl_s": self.tickets.ttl_s})
 
 
 class Vendor(tornado.web.StaticFileHandler):
+    """The viewer bundle from the installed wheel: it changes only with the pinned version."""
+
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Cache-Control", "public, max-age=86400")
 
@@ -104,7 +107,7 @@ def make_app(
             (r"/metrics", Metrics, {"token": settings.metrics_token}),
             (r"/config.json", Config, {"tickets": tickets}),
             (r"/auth/ticket", Ticket, {"tickets": tickets}),
-            (r"/vendor/(.*)", Vendor, {"path": str(VENDOR_DIR)}),
+            (r"/vendor/(perspective-anywidget\.(?:js|css))", Vendor, {"path": str(VENDOR_DIR)}),
             (
                 r"/(.*)",
                 tornado.web.StaticFileHandler,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import shutil
@@ -34,7 +35,7 @@ def _replication_settings(nodes: int) -> dict[str, str]:
     min_isr = str(2 if nodes >= 3 else 1)
     return {
         "default.replication.factor": replicas,
-        "min.insync.replicas": "1",
+        "min.insync.replicas": min_isr,
         "offsets.topic.replication.factor": replicas,
         "transaction.state.log.replication.factor": replicas,
         "transaction.state.log.min.isr": min_isr,
@@ -99,10 +100,11 @@ class KafkaCluster:
         """Until every running node answers metadata and is registered as a broker."""
         wanted = {node.node_id for node in self.nodes if node.running}
         if not wait_for(lambda: self._brokers() >= wanted, timeout, 0.2):
+            reasons = "; ".join(f"node {n.node_id}: {r}" for n in self.nodes if (r := n.failure_reason()))
             tails = "\n".join(n.server_log_tail(8) for n in self.nodes)
             raise HarnessError(
-                f"kafka brokers {sorted(wanted)} did not answer metadata in {timeout:.0f}s; "
-                f"log tail:\n{tails}"
+                f"kafka brokers {sorted(wanted)} did not answer metadata in {timeout:.0f}s"
+                f"{': ' + reasons if reasons else ''}; log tail:\n{tails}"
             )
 
     def restart(self, node_id: int) -> None:
@@ -127,8 +129,22 @@ class KafkaCluster:
         wait_for(lambda: len(self._partitions_or_empty(name)) == partitions, 30, 0.1)
         return name
 
-    def describe(self, topic: str) -> list[dict[str, Any]]:
-        return admin.describe_topic(self.live_bootstrap(), topic)
+    def describe(self, topic: str, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Partitions of ``topic`` (partition, leader, replicas, isr), sorted by partition.
+
+        Retried until ``timeout``: right after a node dies, the client may still pick it for the request.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return admin.describe_topic(self.live_bootstrap(), topic)
+            except LookupError:
+                raise
+            except Exception as exc:
+                if time.monotonic() >= deadline:
+                    raise HarnessError(f"describe {topic!r} failed for {timeout:.0f}s: {exc!r}") from exc
+                log.debug("describe %s: %r, retrying", topic, exc)
+                time.sleep(0.2)
 
     def wait_in_sync(self, topic: str, timeout: float = 60.0) -> None:
         def in_sync() -> bool:
@@ -143,8 +159,41 @@ class KafkaCluster:
     def leader_of(self, topic: str, partition: int) -> int:
         return int(self.describe(topic)[partition]["leader"])
 
-    def controller_id(self) -> int:
+    def controller_id(self, timeout: float = 30.0) -> int:
+        """The active KRaft controller (the metadata quorum's leader).
+
+        Read from the nodes' ``__cluster_metadata-0/quorum-state`` (highest leader epoch wins):
+        in KRaft, the controller id in a Metadata response is just some broker, not the quorum leader.
+        """
+        found: list[int] = []
+
+        def leader() -> bool:
+            states = [s for s in (n.quorum_state() for n in self.nodes if n.running) if s]
+            best = max(states, key=lambda s: int(s.get("leaderEpoch", -1)), default=None)
+            if best is not None and int(best.get("leaderId", -1)) >= 0:
+                found.append(int(best["leaderId"]))
+                return True
+            return False
+
+        if not wait_for(leader, timeout, 0.1):
+            raise HarnessError(f"no KRaft quorum leader among running nodes after {timeout:.0f}s")
+        return found[-1]
+
+    def metadata_controller_id(self) -> int:
+        """The ``controller_id`` clients see in DescribeCluster (in KRaft: a live broker, not the leader)."""
         return int(admin.describe_cluster(self.live_bootstrap())["controller_id"])
+
+    # Async-friendly variants: the blocking admin calls run on a worker thread, the loop stays free.
+    async def create_topic_async(
+        self, name: str, partitions: int = 6, replication: int = 1, config: dict[str, str] | None = None
+    ) -> str:
+        return await asyncio.to_thread(self.create_topic, name, partitions, replication, config)
+
+    async def wait_in_sync_async(self, topic: str, timeout: float = 60.0) -> None:
+        await asyncio.to_thread(self.wait_in_sync, topic, timeout)
+
+    async def describe_async(self, topic: str) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.describe, topic)
 
     def live_bootstrap(self) -> str:
         live = [node.bootstrap for node in self.nodes if node.running]
@@ -159,7 +208,7 @@ class KafkaCluster:
 
     def _partitions_or_empty(self, topic: str) -> list[dict[str, Any]]:
         try:
-            return self.describe(topic)
+            return self.describe(topic, timeout=0)
         except Exception:
             return []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import signal
@@ -9,7 +10,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from harness import logtail
 from harness.errors import HarnessError
 from harness.ports import port_open
 from harness.process import ManagedProcess, wait_for
@@ -31,6 +34,16 @@ def java() -> str:
             "Kafka jars missing in kafka/.libs: run `make setup` (or bash kafka/fetch-jars.sh)"
         )
     return path
+
+
+def _reason(output: str) -> str:
+    """The telling line of a JVM tool's output: the first exception or error, not the stack frames."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("at ", "... ", "SLF4J"))]
+    for line in lines:
+        if "Exception" in line or "Error" in line or line.lower().startswith("error"):
+            return line
+    return lines[-1] if lines else "no output"
 
 
 @dataclass(frozen=True)
@@ -70,8 +83,29 @@ class KafkaNode:
         return f"127.0.0.1:{self.spec.port}"
 
     @property
+    def port(self) -> int:
+        return self.spec.port
+
+    @property
+    def controller_port(self) -> int:
+        return self.spec.controller_port
+
+    @property
+    def data_dir(self) -> Path:
+        """The node's directory: server.properties, data/ (log.dirs), logs/server.log, stdout.log, pid."""
+        return self.dir
+
+    @property
+    def server_log(self) -> Path:
+        return self.dir / "logs" / "server.log"
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.running
+
+    @property
+    def is_running(self) -> bool:
+        return self.running
 
     @property
     def pid(self) -> int | None:
@@ -95,14 +129,17 @@ class KafkaNode:
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise HarnessError(f"kafka storage format failed for node {self.node_id}: {detail[0]}")
+            raise HarnessError(
+                f"kafka storage format failed for node {self.node_id}: "
+                f"{_reason(result.stderr + result.stdout)}"
+            )
 
     def start(self) -> None:
         if self.running:
             return
-        if port_open("127.0.0.1", self.spec.port):
-            raise HarnessError(f"port {self.spec.port} is already in use: cannot start node {self.node_id}")
+        for port in (self.spec.port, self.spec.controller_port):
+            if port_open("127.0.0.1", port):
+                raise HarnessError(f"port {port} is already in use: cannot start node {self.node_id}")
         command = [
             java(),
             HEAP,
@@ -142,18 +179,50 @@ class KafkaNode:
         if self._process is not None:
             self._process.kill()
 
-    def server_log_tail(self, lines: int = 15) -> str:
-        server_log = self.dir / "logs" / "server.log"
+    def restart(self, timeout: float = 60.0) -> None:
+        """Stop gracefully if running, start again on the same ports and data, wait until it listens.
+
+        Use :meth:`KafkaCluster.restart` to also wait until the node answers metadata as a broker.
+        """
+        self.stop()
+        self.start()
+        self.wait_listening(timeout)
+
+    def quorum_state(self) -> dict[str, Any]:
+        """This node's view of the KRaft quorum (leaderId, leaderEpoch, ...); {} if not written yet."""
         try:
-            text = server_log.read_text(errors="replace").splitlines()
+            state: dict[str, Any] = json.loads(
+                (self.dir / "data" / "__cluster_metadata-0" / "quorum-state").read_text()
+            )
+        except (FileNotFoundError, ValueError):
+            return {}
+        return state
+
+    def tail(self, lines: int = 15) -> str:
+        return self.server_log_tail(lines)
+
+    def server_log_tail(self, lines: int = 15) -> str:
+        """server.log from its first ERROR on (or its end), without stack frames, plus stdout's end."""
+        try:
+            text = self.server_log.read_text(errors="replace")
         except FileNotFoundError:
-            text = []
+            text = ""
         stdout = self._process.tail(lines) if self._process else ""
-        return "\n".join(text[-lines:]) + ("\n" + stdout if stdout.strip() else "")
+        return logtail.excerpt(text, lines) + ("\n" + stdout if stdout.strip() else "")
+
+    def failure_reason(self) -> str | None:
+        """The first ERROR of server.log with its root cause, if any."""
+        try:
+            return logtail.first_error(self.server_log.read_text(errors="replace"))
+        except FileNotFoundError:
+            return None
 
     def _failure(self, what: str) -> str:
+        reason = self.failure_reason()
         return (
-            f"kafka node {self.node_id} on port {self.spec.port} {what}; log tail:\n{self.server_log_tail()}"
+            f"kafka node {self.node_id} on port {self.spec.port} {what}"
+            + (f": {reason}" if reason else "")
+            + f"; log tail:\n{self.server_log_tail()}"
         )
 
     def _jvm_logging(self) -> list[str]:

@@ -26,9 +26,16 @@ _RUNNING: set[ManagedProcess] = set()
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """preexec_fn: SIGKILL this child when the parent dies (note: when the *thread* that forked it exits)."""
+
+    def setup() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return setup
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
@@ -48,6 +55,11 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
             return 200 <= int(response.status) < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def wait_http_ok(url: str, timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``url`` until it answers 2xx or ``timeout`` seconds pass."""
+    return wait_for(lambda: http_ok(url, min(1.0, max(timeout, 0.1))), timeout, interval)
 
 
 class ManagedProcess:
@@ -80,7 +92,7 @@ class ManagedProcess:
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=None if self.detached else _die_with_parent,
+            preexec_fn=None if self.detached else _die_with_parent(os.getpid()),
         )
         if not self.detached:
             _RUNNING.add(self)
@@ -95,6 +107,10 @@ class ManagedProcess:
     @property
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def is_running(self) -> bool:
+        return self.running
 
     @property
     def returncode(self) -> int | None:
@@ -125,6 +141,10 @@ class ManagedProcess:
             self.signal(signal.SIGKILL)
         return self._reap()
 
+    def kill9(self) -> int | None:
+        """Alias of :meth:`kill` (SIGKILL to the process group, no cleanup in the child)."""
+        return self.kill()
+
     def wait(self, timeout: float) -> int | None:
         if self.popen is None:
             return None
@@ -142,6 +162,14 @@ class ManagedProcess:
 
     def tail(self, lines: int = 20) -> str:
         return "\n".join(self.output().splitlines()[-lines:])
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+        """Poll ``predicate`` until true; gives up early (False) if the process exits."""
+        return wait_for(lambda: predicate() or not self.running, timeout, interval) and predicate()
+
+    def wait_http_ok(self, url: str, timeout: float) -> bool:
+        """Until ``url`` answers 2xx; False on timeout or if the process exits first."""
+        return self.wait_for(lambda: http_ok(url), timeout, 0.1)
 
     def wait_for_output(self, text: str, timeout: float) -> bool:
         return wait_for(lambda: text in self.output() or not self.running, timeout) and text in self.output()

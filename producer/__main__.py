@@ -8,17 +8,19 @@ import sys
 from common.runtime import configure_logging
 from common.settings import EXIT_BAD_CONFIG, load_or_exit
 from producer.app import run
+from producer.generator import SelectionError, build_market
 from producer.settings import ProducerSettings
 
 
 def main() -> int:
     settings = load_or_exit(ProducerSettings, sys.argv[1:], "producer")
-    configure_logging(settings.log_level)
     try:
-        return asyncio.run(run(settings))
-    except ValueError as exc:  # a selection that is valid alone but empty together
+        market, owned = build_market(settings)
+    except SelectionError as exc:  # settings valid one by one, empty together
         print(f"producer: bad configuration: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    configure_logging(settings.log_level)
+    return asyncio.run(run(settings, market, owned))
 
 
 if __name__ == "__main__":

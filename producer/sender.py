@@ -1,8 +1,13 @@
-"""Delivery to Kafka through a bounded buffer that survives broker outages.
+"""Delivery to Kafka: rounds of buffered messages built into one record batch per partition.
 
-Messages wait in a deque until aiokafka accepts them; while the broker is away the
-deque grows up to ``buffer_ticks`` and then sheds its oldest ticks (counted), so the
-producer never blocks forever and never loses a tick it did not count.
+Building the batches ourselves (aiokafka's ``create_batch``/``send_batch``) costs one future
+and one callback per batch instead of per message, and the key's partition is cached; that
+roughly doubles JSON mode's throughput over ``send()`` per message. Idempotence still
+applies: aiokafka gives every batch its producer id and sequence when it drains it.
+
+While the broker is away a round fails within ``send_timeout_s``, its messages go back to
+the front of the buffer, and the generator keeps filling the buffer, which sheds its oldest
+ticks when full (counted). Nothing here waits on Kafka without a timeout.
 """
 
 from __future__ import annotations
@@ -11,191 +16,203 @@ import asyncio
 import functools
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CorruptRecordException,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.producer.message_accumulator import BatchBuilder
 
-from producer.metrics import BUFFERED, Tally
+from producer.buffer import Outgoing, TickBuffer
+from producer.kafka import KeyPartitions
+from producer.metrics import Tally
 from producer.settings import ProducerSettings
 
 log = logging.getLogger(__name__)
 
-SEND_CHUNK = 2000  # messages handed to aiokafka per timeout scope
+BATCHES_PER_ROUND = 6  # a round takes up to this many max-size batches from the buffer
+RETRY_PAUSE_S = 0.2  # after a failed round: the broker is away, don't spin
+WARN_EVERY_S = 2.0
+# The broker will never take these, however often we retry: drop and count instead of looping.
+UNDELIVERABLE = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    CorruptRecordException,
+    UnsupportedForMessageFormatError,
+)
 
 
-class StartupError(Exception):
-    """Kafka stayed unreachable for the whole startup timeout."""
+class Batch:
+    """Messages for one partition, appended to an aiokafka batch builder."""
 
+    def __init__(self, builder: BatchBuilder, first: int) -> None:
+        self.builder = builder
+        self.first = first  # index in the round, to give unsent batches back in order
+        self.messages: list[Outgoing] = []
+        self.ticks = 0
 
-@dataclass(frozen=True)
-class Outgoing:
-    key: bytes
-    value: bytes
-    ticks: int
+    def add(self, message: Outgoing, headers: list[tuple[str, bytes]]) -> bool:
+        # aiokafka always accepts a batch's first record; later ones only while it fits.
+        added = self.builder.append(timestamp=None, key=message.key, value=message.value, headers=headers)
+        if added is None:
+            return False
+        self.messages.append(message)
+        self.ticks += message.ticks
+        return True
 
 
 class Sender:
-    def __init__(self, settings: ProducerSettings, tally: Tally, headers: list[tuple[str, bytes]]) -> None:
+    def __init__(
+        self,
+        settings: ProducerSettings,
+        tally: Tally,
+        headers: list[tuple[str, bytes]],
+        producer: AIOKafkaProducer,
+    ) -> None:
         self.settings = settings
         self.tally = tally
         self.headers = headers
-        self.buffer: deque[Outgoing] = deque()
-        self.buffered_ticks = 0
+        self.buffer = TickBuffer(settings.buffer_ticks)
         self.inflight_ticks = 0
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = producer
+        self._partitions = KeyPartitions()
         self._wake = asyncio.Event()
         self._closing = False
-        self._last_warning = 0.0
+        self._failures = 0
+        self._last_warning: dict[str, float] = {}
 
-    async def connect(self) -> None:
-        """Start the Kafka producer and make sure the topic exists, retrying with backoff."""
-        deadline = time.monotonic() + self.settings.startup_timeout_s
-        delay = 0.5
-        while True:
-            try:
-                await self._ensure_topic()
-                self._producer = self._new_producer()
-                await asyncio.wait_for(self._producer.start(), self.settings.send_timeout_s)
-                log.info(
-                    "connected to Kafka at %s, topic %r", self.settings.bootstrap_servers, self.settings.topic
-                )
-                return
-            except (TimeoutError, KafkaError, OSError) as exc:
-                await self._discard_producer()
-                if time.monotonic() + delay > deadline:
-                    raise StartupError(
-                        f"Kafka at {self.settings.bootstrap_servers} unreachable for "
-                        f"{self.settings.startup_timeout_s:.0f}s: {exc!r}"
-                    ) from None
-                log.warning(
-                    "Kafka at %s unreachable (%s): retrying in %.1fs",
-                    self.settings.bootstrap_servers,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    @property
+    def buffered_ticks(self) -> int:
+        return self.buffer.ticks
 
-    def offer(self, messages: list[Outgoing]) -> None:
-        for message in messages:
-            self.buffer.append(message)
-            self.buffered_ticks += message.ticks
-        self._shed()
-        BUFFERED.set(self.buffered_ticks)
+    @property
+    def delivering(self) -> bool:
+        """False from a failed round until the next round Kafka takes in full."""
+        return self._failures == 0
+
+    def offer(self, messages: Iterable[Outgoing]) -> None:
+        self._count_shed(self.buffer.offer(messages))
         self._wake.set()
 
     async def run(self) -> None:
-        assert self._producer is not None, "connect() first"
         while not (self._closing and not self.buffer):
             if not self.buffer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if not await self._send_some(SEND_CHUNK):
-                await asyncio.sleep(0.2)
-            BUFFERED.set(self.buffered_ticks)
+            if await self._send_round():
+                self._recovered()
+            else:
+                await asyncio.sleep(RETRY_PAUSE_S)
 
     async def close(self, timeout: float) -> None:
-        """Flush what is buffered and in flight within ``timeout``, then stop the client."""
+        """Wait up to ``timeout`` for what is buffered and in flight to be acknowledged."""
         self._closing = True
         self._wake.set()
         deadline = time.monotonic() + timeout
         while (self.buffer or self.inflight_ticks) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        await self._discard_producer()
 
-    async def _send_some(self, limit: int) -> bool:
-        """Hand up to ``limit`` buffered messages to aiokafka under one timeout (cheaper than one each)."""
-        assert self._producer is not None
-        message: Outgoing | None = None
+    async def _send_round(self) -> bool:
+        """Hand one round to aiokafka; False (messages given back) if Kafka did not take it all."""
+        taken = self.buffer.take(self.settings.max_batch_bytes * BATCHES_PER_ROUND)
         try:
-            async with asyncio.timeout(self.settings.send_timeout_s):
-                for _ in range(min(limit, len(self.buffer))):
-                    message = self.buffer.popleft()
-                    self.buffered_ticks -= message.ticks
-                    future = await self._producer.send(
-                        self.settings.topic, message.value, key=message.key, headers=self.headers
-                    )
-                    self.inflight_ticks += message.ticks
-                    future.add_done_callback(functools.partial(self._delivered, message))
-                    message = None
-        except (KafkaError, TimeoutError) as exc:
-            if message is not None:  # not accepted by aiokafka: keep it first in line
-                self.buffer.appendleft(message)
-                self.buffered_ticks += message.ticks
-            self.tally.add_error()
-            self._warn(f"Kafka send failed ({type(exc).__name__}); {self.buffered_ticks} ticks buffered")
+            partitions = await asyncio.wait_for(
+                self._producer.partitions_for(self.settings.topic), self.settings.send_timeout_s
+            )
+        except (TimeoutError, KafkaError) as exc:
+            self._failed(taken, exc)
             return False
+        self._partitions.update(partitions)
+        rounds = self._build(taken)
+        results = await asyncio.gather(*(self._submit(p, batches) for p, batches in rounds.items()))
+        unsent = sorted((b for batches, _ in results for b in batches), key=lambda b: b.first)
+        if unsent:
+            error = next(exc for _, exc in results if exc is not None)
+            self._failed([m for batch in unsent for m in batch.messages], error)
+            return False
+        self.tally.set_buffer_depth(self.buffer.ticks)
         return True
 
-    def _delivered(self, message: Outgoing, done: asyncio.Future[object]) -> None:
-        self.inflight_ticks -= message.ticks
-        if not done.cancelled() and done.exception() is None:
-            self.tally.add_acked(message.ticks)
-            return
-        # Not acknowledged: send it again rather than lose it (the gateway drops any duplicate).
-        self.tally.add_error()
-        self.buffer.appendleft(message)
-        self.buffered_ticks += message.ticks
-        self._shed()
-        self._wake.set()
+    def _build(self, taken: list[Outgoing]) -> dict[int, list[Batch]]:
+        batches: dict[int, list[Batch]] = {}
+        for index, message in enumerate(taken):
+            queue = batches.setdefault(self._partitions.of(message.key), [])
+            if not queue or not queue[-1].add(message, self.headers):
+                queue.append(Batch(self._producer.create_batch(), index))
+                queue[-1].add(message, self.headers)
+        return batches
 
-    def _shed(self) -> None:
-        dropped = 0
-        while self.buffered_ticks > self.settings.buffer_ticks and len(self.buffer) > 1:
-            oldest = self.buffer.popleft()
-            self.buffered_ticks -= oldest.ticks
-            dropped += oldest.ticks
-        if dropped:
-            self.tally.add_dropped(dropped)
-            self._warn(
-                f"buffer full ({self.settings.buffer_ticks} ticks): dropped {dropped} oldest ticks, "
-                f"{self.tally.dropped} in total"
+    async def _submit(self, partition: int, batches: list[Batch]) -> tuple[list[Batch], BaseException | None]:
+        """Submit in order; return the batches aiokafka did not accept and why."""
+        for position, batch in enumerate(batches):
+            try:
+                future = await asyncio.wait_for(
+                    self._producer.send_batch(batch.builder, self.settings.topic, partition=partition),
+                    self.settings.send_timeout_s,
+                )
+            except (TimeoutError, KafkaError) as exc:
+                return batches[position:], exc
+            self.inflight_ticks += batch.ticks
+            self.tally.add_sent(batch.ticks)
+            future.add_done_callback(functools.partial(self._delivered, batch))
+        return [], None
+
+    def _delivered(self, batch: Batch, done: asyncio.Future[object]) -> None:
+        self.inflight_ticks -= batch.ticks
+        error = asyncio.CancelledError() if done.cancelled() else done.exception()
+        if error is None:
+            self.tally.add_acked(batch.ticks)
+        elif isinstance(error, UNDELIVERABLE):
+            self.tally.add_error()
+            self.tally.add_dropped(batch.ticks)
+            log.error(
+                "Kafka rejected %d ticks for good (%s): dropped; lower PRODUCER_BATCH_SIZE "
+                "or raise the broker's message.max.bytes",
+                batch.ticks,
+                type(error).__name__,
             )
+        else:
+            self._failed(batch.messages, error)
 
-    def _warn(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warning >= 2.0:
-            self._last_warning = now
-            log.warning("%s", text)
-
-    def _new_producer(self) -> AIOKafkaProducer:
-        s = self.settings
-        return AIOKafkaProducer(
-            bootstrap_servers=s.bootstrap_servers,
-            client_id=f"producer-{s.producer_id}",
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=s.linger_ms,
-            max_batch_size=s.max_batch_bytes,
-            max_request_size=max(s.max_batch_bytes, 1_048_576) * 4,
-            compression_type=None if s.compression == "none" else s.compression,
-            request_timeout_ms=120_000,
-            retry_backoff_ms=200,
+    def _failed(self, messages: list[Outgoing], error: BaseException) -> None:
+        """Not acknowledged: back to the front of the line (the oldest are shed first when full)."""
+        self.tally.add_error()
+        self._failures += 1
+        self._count_shed(self.buffer.give_back(messages))
+        self._wake.set()
+        self._warn(
+            "Kafka send failed (%s): %d ticks buffered, retrying",
+            str(error) or type(error).__name__,
+            self.buffer.ticks,
         )
 
-    async def _ensure_topic(self) -> None:
-        s = self.settings
-        admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=5000)
-        try:
-            await asyncio.wait_for(admin.start(), s.send_timeout_s)
-            if s.topic not in await asyncio.wait_for(admin.list_topics(), s.send_timeout_s):
-                await admin.create_topics([NewTopic(s.topic, s.partitions, s.replication)])
-                log.info(
-                    "created topic %r (%d partitions, replication %d)", s.topic, s.partitions, s.replication
-                )
-        except TopicAlreadyExistsError:
-            pass  # another producer won the race: fine
-        finally:
-            await admin.close()
+    def _recovered(self) -> None:
+        if self._failures:
+            log.info("Kafka accepts sends again after %d failed attempts", self._failures)
+            self._failures = 0
 
-    async def _discard_producer(self) -> None:
-        if self._producer is not None:
-            try:
-                await asyncio.wait_for(self._producer.stop(), 1.0)
-            except (TimeoutError, KafkaError, OSError) as exc:
-                log.warning("Kafka producer did not stop cleanly: %r", exc)
-            self._producer = None
+    def _count_shed(self, shed: int) -> None:
+        self.tally.set_buffer_depth(self.buffer.ticks)
+        if shed:
+            self.tally.add_dropped(shed)
+            self._warn(
+                "buffer full (PRODUCER_BUFFER_TICKS=%d): dropped %d oldest ticks, %d in total",
+                self.settings.buffer_ticks,
+                shed,
+                self.tally.dropped,
+            )
+
+    def _warn(self, text: str, *args: object) -> None:
+        # Each kind once every few seconds: an outage fails a round every RETRY_PAUSE_S.
+        now = time.monotonic()
+        if now - self._last_warning.get(text, 0.0) >= WARN_EVERY_S:
+            self._last_warning[text] = now
+            log.warning(text, *args)

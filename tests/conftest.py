@@ -1,4 +1,12 @@
-"""Shared fixtures: one real single-node Kafka for the whole run, a fresh topic per test."""
+"""Shared fixtures: one real single-node Kafka for the whole run, a fresh topic per test.
+
+- ``kafka``: session-scoped :class:`KafkaCluster` (1 node, free loopback ports, temp dir), started on
+  first use and always stopped (finally + atexit + PR_SET_PDEATHSIG if pytest itself is killed).
+- ``kafka_bootstrap``: its ``"127.0.0.1:PORT"``.
+- ``topic``: a fresh 6-partition topic ``t-<test>-<uuid8>``; ``make_topic(partitions=6, replication=1,
+  config=None)`` makes more.
+- ``kafka_cluster3``: a module-scoped 3-node cluster (RF 3, min ISR 2) for fault tests.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,31 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.cluster import KafkaCluster
+from harness.kafka import KafkaCluster
 
 
-@pytest.fixture(scope="session")
-def kafka() -> Iterator[KafkaCluster]:
-    cluster = KafkaCluster(nodes=1)
-    cluster.start()
+def _report(config: pytest.Config, line: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+def _started(request: pytest.FixtureRequest, nodes: int) -> Iterator[KafkaCluster]:
+    cluster = KafkaCluster(nodes=nodes)
     try:
+        cluster.start()
+        _report(
+            request.config,
+            f"\nkafka: {nodes} node(s) ready at {cluster.bootstrap} in {cluster.start_seconds:.1f}s",
+        )
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
+    yield from _started(request, 1)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +55,7 @@ def _topic_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_topic(kafka: KafkaCluster, request: pytest.FixtureRequest) -> Callable[..., str]:
-    """Create a uniquely named topic: ``make_topic(partitions=6, replication=1)``."""
+    """Create a uniquely named topic: ``make_topic(partitions=6, replication=1, config=None)``."""
 
     def make(partitions: int = 6, replication: int = 1, config: dict[str, str] | None = None) -> str:
         return kafka.create_topic(_topic_name(request), partitions, replication, config)
@@ -48,11 +70,6 @@ def topic(make_topic: Callable[..., str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def kafka_cluster3() -> Iterator[KafkaCluster]:
-    """A 3-node KRaft cluster (RF 3 available, min ISR 2 set per topic), for fault tests."""
-    cluster = KafkaCluster(nodes=3)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+def kafka_cluster3(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
+    """A 3-node KRaft cluster (default RF 3, min ISR 2, 3 s session timeout), for fault tests."""
+    yield from _started(request, 3)

@@ -1,7 +1,7 @@
 // Tickerflow dashboard: binds every <perspective-viewer> to the gateway's tables and keeps them bound.
 import { ready } from "/vendor/perspective-anywidget.js";
 import { Refused, connect, tokenFromFragment } from "./connection.js";
-import { defaults, forgetAll, save, saved } from "./layouts.js";
+import { defaults, forgetAll, save, saved, titled } from "./layouts.js";
 import { StatusBar } from "./status.js";
 
 let viewers = [...document.querySelectorAll("perspective-viewer")];
@@ -11,20 +11,30 @@ const status = new StatusBar();
 const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connection: null, views: [] };
 window.tickerflow = { state, stats: status.stats, viewers: byName, configs };
 
-let tokenPromise = null;
+// The secret comes from the URL fragment (#token=...) or from the form; a refused one is asked for again.
+let typedToken = null;
+let fragmentRefused = false;
 function askToken() {
-  const fromUrl = tokenFromFragment();
+  const fromUrl = fragmentRefused ? null : tokenFromFragment();
   if (fromUrl) return Promise.resolve(fromUrl);
-  tokenPromise ??= new Promise((resolve) => {
+  if (typedToken) return Promise.resolve(typedToken);
+  status.setState("refused", state.refusal ??
+    "This gateway requires a token: open the page with #token=<secret> or enter it below.");
+  return new Promise((resolve) => {
     const form = document.getElementById("login");
+    const input = document.getElementById("token");
     form.hidden = false;
+    input.focus();
     form.onsubmit = (event) => {
       event.preventDefault();
+      if (!input.value) return;
       form.hidden = true;
-      resolve(document.getElementById("token").value);
+      typedToken = input.value;
+      input.value = "";
+      status.setState("connecting");
+      resolve(typedToken);
     };
   });
-  return tokenPromise;
 }
 
 function configFor(name) {
@@ -52,7 +62,10 @@ function listen(viewer) {
     save(viewer.dataset.name, config);
   });
   if (viewer.dataset.name === "quotes") {
-    viewer.addEventListener("perspective-click", (event) => select(event.detail?.row?.symbol));
+    viewer.addEventListener("perspective-click", (event) => {
+      const { row, config } = event.detail ?? {};
+      select(row?.symbol ?? config?.filter?.find(([column]) => column === "symbol")?.[2]);
+    });
   }
 }
 
@@ -96,7 +109,7 @@ async function select(symbol) {
   localStorage.setItem("tickerflow.selected", symbol);
   document.getElementById("selected").textContent = symbol;
   for (const name of ["chart", "bars"]) {
-    await byName[name].restore({ filter: [["symbol", "==", symbol]] });
+    await byName[name].restore({ filter: [["symbol", "==", symbol]], title: titled(name, symbol) });
     configs[name] = await byName[name].save();
   }
 }
@@ -115,6 +128,7 @@ async function start() {
     const connection = await connect(state.wasm, askToken, () => lost());
     state.connection = connection;
     state.attempt = 0;
+    state.refusal = null;
     // Pick a symbol before binding: an unfiltered price chart of every tick is tens of megabytes.
     if (!state.selected) state.selected = await firstSymbol(connection.client);
     await bind(connection.client);
@@ -122,9 +136,10 @@ async function start() {
     status.setState("live");
   } catch (error) {
     if (error instanceof Refused) {
-      tokenPromise = null;
-      status.setState("refused", `Access refused: ${error.message}. Open the page with #token=<secret> or enter it.`);
-      if (!tokenFromFragment()) setTimeout(start, 0);
+      if (typedToken) typedToken = null;
+      else fragmentRefused = true;
+      state.refusal = `Access refused: ${error.message}. Enter the right token below.`;
+      setTimeout(start, 0);  // shows the refusal and the form, and waits for a new token
       return;
     }
     console.warn("gateway connection failed:", error?.message ?? error);

@@ -14,7 +14,7 @@ export function tokenFromFragment() {
 
 async function ticket(token) {
   const response = await fetch("/auth/ticket", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-  if (response.status === 401) throw new Refused("the gateway refused this token");
+  if (response.status === 401) throw new Refused("the gateway rejected this token (HTTP 401)");
   if (!response.ok) throw new Error(`auth/ticket: HTTP ${response.status}`);
   return (await response.json()).ticket;
 }

@@ -4,11 +4,18 @@ const THEME = "Pro Dark";
 const UP = "#2ecc71";
 const DOWN = "#ff5c5c";
 
+const TITLES = { quotes: "Quote board", chart: "Price", bars: "1-second bars", blotter: "Trade blotter · newest first",
+                 producers: "Producer roster" };
+
+export function titled(name, symbol) {
+  return symbol && (name === "chart" || name === "bars") ? `${TITLES[name]} · ${symbol}` : TITLES[name];
+}
+
 export function defaults(symbol) {
   const only = symbol ? [["symbol", "==", symbol]] : [];
   return {
     quotes: {
-      title: "Quotes", plugin: "Datagrid", theme: THEME, sort: [["symbol", "asc"]],
+      title: titled("quotes", symbol), plugin: "Datagrid", theme: THEME, sort: [["symbol", "asc"]],
       columns: ["symbol", "name", "price", "change", "change_pct", "bid", "ask", "bid_size", "ask_size",
                 "open", "high", "low", "volume", "ticks", "sector", "exchange"],
       columns_config: {
@@ -19,19 +26,19 @@ export function defaults(symbol) {
       },
     },
     chart: {
-      title: "Price", plugin: "X/Y Line", theme: THEME, columns: ["event_time", "price"], split_by: ["symbol"],
+      title: titled("chart", symbol), plugin: "X/Y Line", theme: THEME, columns: ["event_time", "price"], split_by: ["symbol"],
       filter: only, sort: [["event_time", "asc"]],
     },
     bars: {
-      title: "1 s bars", plugin: "Candlestick", theme: THEME, group_by: ["bucket"], columns: ["open", "close", "high", "low"],
+      title: titled("bars", symbol), plugin: "Candlestick", theme: THEME, group_by: ["bucket"], columns: ["open", "close", "high", "low"],
       filter: only, sort: [["bucket", "asc"]],
     },
     blotter: {
-      title: "Trades", plugin: "Datagrid", theme: THEME, sort: [["event_time", "desc"]],
+      title: titled("blotter", symbol), plugin: "Datagrid", theme: THEME, sort: [["event_time", "desc"]],
       columns: ["event_time", "symbol", "price", "bid", "ask", "bid_size", "ask_size", "volume", "producer_id", "seq"],
     },
     producers: {
-      title: "Producers", plugin: "Datagrid", theme: THEME, sort: [["producer_id", "asc"]],
+      title: titled("producers", symbol), plugin: "Datagrid", theme: THEME, sort: [["producer_id", "asc"]],
       columns: ["producer_id", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order", "last_seen"],
     },
   };

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +49,18 @@ async def _assert_live(dashboard: Dashboard) -> None:
         return await dashboard.state() == "live"
 
     await eventually(live, timeout=5)
+
+    async def measured() -> bool:
+        stats = await dashboard.page.evaluate("window.tickerflow.stats")
+        return (
+            stats["pageP50"] is not None
+            and stats["pageP99"] >= stats["pageP50"]
+            and stats["rate"] > 0
+            and stats["gatewayP50"] is not None
+        )
+
+    await eventually(measured, timeout=5)
+    assert await dashboard.page.get_attribute("#staleness", "data-level") == "ok"
     assert dashboard.errors == []
 
 
@@ -55,7 +68,7 @@ async def test_dashboard_shows_live_quotes_and_charts(browser: Browser, gateway:
     dashboard = await open_dashboard(browser, gateway.url)
     try:
         await _assert_live(dashboard)
-        await asyncio.sleep(2)  # let the chart and bars fill before the picture is taken
+        await asyncio.sleep(6)  # let the chart and 1 s bars fill before the picture is taken
         (ROOT / "docs").mkdir(exist_ok=True)
         await dashboard.page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
     finally:
@@ -66,12 +79,12 @@ async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gatewa
     dashboard = await open_dashboard(browser, gateway.url)
     try:
         await _assert_live(dashboard)
-        symbol = sorted(q["symbol"] for q in await dashboard.rows("quotes"))[5]
-        await dashboard.page.evaluate(
-            "(s) => window.tickerflow.viewers.quotes.dispatchEvent(new CustomEvent('perspective-click',"
-            " {detail: {row: {symbol: s}}}))",
-            symbol,
-        )
+        cell = dashboard.page.locator(
+            "perspective-viewer[data-name=quotes] regular-table tbody tr:nth-child(6) td"
+        ).first
+        symbol = (await cell.inner_text()).strip()
+        assert symbol in {q["symbol"] for q in await dashboard.rows("quotes")}
+        await cell.click()  # a real click on the datagrid: its perspective-click event links the views
 
         async def filtered() -> bool:
             chart, bars = await dashboard.config("chart"), await dashboard.config("bars")
@@ -79,6 +92,39 @@ async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gatewa
 
         await eventually(filtered, timeout=5)
         assert {r.get("symbol", symbol) for r in await dashboard.rows("bars")} <= {symbol}
+    finally:
+        await dashboard.page.close()
+
+
+async def test_layouts_persist_across_reloads_and_reset(browser: Browser, gateway: Gateway) -> None:
+    dashboard = await open_dashboard(browser, gateway.url)
+    try:
+        await _assert_live(dashboard)
+        await dashboard.page.evaluate(
+            "window.tickerflow.viewers.quotes.restore({sort: [['change_pct', 'desc']]})"
+        )
+
+        async def stored() -> bool:
+            text = await dashboard.page.evaluate("localStorage.getItem('tickerflow.layout.quotes')")
+            return bool(text) and json.loads(text)["sort"] == [["change_pct", "desc"]]
+
+        await eventually(stored, timeout=5)
+        await dashboard.page.reload()
+
+        async def restored() -> bool:
+            rows = await dashboard.rows("quotes")
+            return len(rows) == SYMBOLS and (await dashboard.config("quotes"))["sort"] == [
+                ["change_pct", "desc"]
+            ]
+
+        await eventually(restored, timeout=15)
+        await dashboard.page.click("#reset")
+
+        async def reset() -> bool:
+            return (await dashboard.config("quotes"))["sort"] == [["symbol", "asc"]]
+
+        await eventually(reset, timeout=5)
+        assert dashboard.errors == []
     finally:
         await dashboard.page.close()
 

@@ -66,15 +66,21 @@ def token_gateway(kafka_bootstrap: str, e2e_topic: str, producer: object, tmp_pa
     return start_gateway(kafka_bootstrap, e2e_topic, tmp_path, token="s3cret-token")
 
 
-async def test_token_gateway_refuses_a_page_without_the_token(
+async def test_token_gateway_refuses_a_wrong_token_then_takes_the_right_one(
     browser: Browser, token_gateway: Gateway
 ) -> None:
     dashboard = await open_dashboard(browser, token_gateway.url + "/#token=wrong")
     try:
         await _state_is(dashboard, "refused", 10)
+        await dashboard.page.wait_for_selector("#login:not([hidden])", timeout=5_000)
         notice = await dashboard.page.inner_text("#notice")
-        assert "Access refused" in notice
+        assert "Access refused" in notice and "401" in notice
         assert await dashboard.rows("quotes") == []
+        await dashboard.page.fill("#token", "s3cret-token")
+        await dashboard.page.click("#login button")
+        await _has_quotes(dashboard)
+        await _state_is(dashboard, "live", 10)
+        assert await dashboard.page.is_hidden("#notice")
     finally:
         await dashboard.page.close()
         token_gateway.process.stop()
@@ -87,20 +93,25 @@ async def test_token_gateway_serves_the_page_that_has_the_token(
     try:
         await _has_quotes(dashboard)
         await _state_is(dashboard, "live", 10)
+        assert dashboard.errors == []
     finally:
         await dashboard.page.close()
         token_gateway.process.stop()
 
 
-async def test_token_gateway_asks_for_the_token_when_none_is_given(
+async def test_token_gateway_without_a_token_shows_the_refusal_and_asks_for_it(
     browser: Browser, token_gateway: Gateway
 ) -> None:
     dashboard = await open_dashboard(browser, token_gateway.url)
     try:
-        await dashboard.page.wait_for_selector("#login:not([hidden])", timeout=10_000)
+        await _state_is(dashboard, "refused", 10)
+        await dashboard.page.wait_for_selector("#login:not([hidden])", timeout=5_000)
+        assert "requires a token" in await dashboard.page.inner_text("#notice")
+        assert await dashboard.rows("quotes") == []
         await dashboard.page.fill("#token", "s3cret-token")
         await dashboard.page.click("#login button")
         await _has_quotes(dashboard)
+        await _state_is(dashboard, "live", 10)
     finally:
         await dashboard.page.close()
         token_gateway.process.stop()

@@ -1,0 +1,95 @@
+"""The gateway's HTTP + WebSocket server in this process, on a free loopback port, with its
+real handler, routes and settings, and tables the test fills itself (no Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import perspective
+from prometheus_client import REGISTRY
+
+from gateway.auth import TicketBook
+from gateway.handler import Connections
+from gateway.server import make_app
+from gateway.settings import GatewaySettings
+from harness.ports import free_port
+
+QUOTES = [
+    {"symbol": "AAA", "price": 10.0, "volume": 100},
+    {"symbol": "BBB", "price": 20.0, "volume": 200},
+    {"symbol": "CCC", "price": 30.0, "volume": 300},
+]
+QUOTES_SCHEMA = {"symbol": "string", "price": "float", "volume": "integer"}
+
+
+class FakeReadiness:
+    """Stands in for the Pipeline's readiness interface: readiness() and ready."""
+
+    def __init__(self) -> None:
+        self.checks = {"broker": False, "assigned": False, "caught_up": False}
+
+    def readiness(self) -> dict[str, bool]:
+        return dict(self.checks)
+
+    @property
+    def ready(self) -> bool:
+        return all(self.checks.values())
+
+
+class LiveGateway:
+    def __init__(self, settings: GatewaySettings, tickets: TicketBook) -> None:
+        self.settings = settings
+        self.tickets = tickets
+        self.server = perspective.Server()
+        self.local = self.server.new_local_client()
+        self.quotes = self.local.table(QUOTES_SCHEMA, index="symbol", name="quotes")
+        self.quotes.update(QUOTES)
+        self.readiness = FakeReadiness()
+        self.connections = Connections()
+        app = make_app(settings, self.server, self.readiness, self.connections, tickets)
+        self.http = app.listen(settings.port, "127.0.0.1")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.settings.port}/websocket"
+
+    async def close(self) -> None:
+        self.http.stop()
+        await self.connections.close_all(timeout=1.0)
+        await self.http.close_all_connections()
+
+
+@asynccontextmanager
+async def live_gateway(**settings: Any) -> AsyncIterator[LiveGateway]:
+    """``async with live_gateway(token=..., max_connections=2) as gw:`` (any GatewaySettings field)."""
+    config = GatewaySettings(port=free_port(), host="127.0.0.1", **settings)
+    gateway = LiveGateway(config, TicketBook(config.token))
+    try:
+        yield gateway
+    finally:
+        await gateway.close()
+
+
+def sample(name: str, **labels: str) -> float:
+    """The current value of a metric in the default registry (0 if never touched)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def refused(reason: str) -> float:
+    return sample("gateway_ws_refused_total", reason=reason)
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Poll a condition until it holds, or fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
