@@ -1,4 +1,8 @@
-"""One-second OHLC bars per symbol, merged across batches in event-time order."""
+"""One-second OHLC bars per symbol, merged across batches in event-time order.
+
+A tick's ``volume`` is the symbol's cumulative day volume, so a bar's volume is the last
+cumulative volume in its second minus the last one before it (the previous bar's).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ _AGGREGATES = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Bar:
     symbol: str
     bucket: int
@@ -35,6 +39,16 @@ class Bar:
     volume_min: int
     volume_max: int
     ticks: int
+    volume_base: int = -1  # cumulative volume before this bar; -1: unknown, use volume_min
+
+    @property
+    def key(self) -> str:
+        return f"{self.symbol}|{self.bucket}"
+
+    @property
+    def volume(self) -> int:
+        base = self.volume_base if 0 <= self.volume_base <= self.volume_min else self.volume_min
+        return self.volume_max - base
 
     def merge(self, other: Bar) -> None:
         if other.first_ms < self.first_ms:
@@ -54,6 +68,7 @@ class BarBook:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.bars: OrderedDict[str, Bar] = OrderedDict()
+        self.volume_seen: dict[str, int] = {}  # highest cumulative volume per symbol so far
 
     def add(self, batch: pa.RecordBatch) -> tuple[list[Bar], list[str]]:
         """Fold ``batch`` in; return the bars that changed and the keys evicted."""
@@ -85,12 +100,13 @@ class BarBook:
             volume_max=int(row["volume_max"]),
             ticks=int(row["price_count"]),
         )
-        key = f"{bar.symbol}|{bar.bucket}"
-        existing = self.bars.get(key)
+        existing = self.bars.get(bar.key)
         if existing is None:
-            self.bars[key] = bar
-            return bar
-        existing.merge(bar)
+            bar.volume_base = self.volume_seen.get(bar.symbol, -1)
+            self.bars[bar.key] = existing = bar
+        else:
+            existing.merge(bar)
+        self.volume_seen[bar.symbol] = max(self.volume_seen.get(bar.symbol, 0), bar.volume_max)
         return existing
 
     def _evict(self) -> list[str]:
@@ -104,14 +120,14 @@ class BarBook:
 def bars_table(bars: list[Bar]) -> pa.Table:
     return pa.table(
         {
-            "key": [f"{b.symbol}|{b.bucket}" for b in bars],
+            "key": [b.key for b in bars],
             "symbol": [b.symbol for b in bars],
             "bucket": pa.array([b.bucket for b in bars], pa.timestamp("ms")),
             "open": [b.open for b in bars],
             "high": [b.high for b in bars],
             "low": [b.low for b in bars],
             "close": [b.close for b in bars],
-            "volume": pa.array([b.volume_max - b.volume_min for b in bars], pa.int64()),
+            "volume": pa.array([b.volume for b in bars], pa.int64()),
             "ticks": pa.array([b.ticks for b in bars], pa.int64()),
         }
     )

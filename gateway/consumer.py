@@ -3,6 +3,10 @@
 Each gateway replica reads every tick, so there is no group and no commit: the positions
 we track are enough to rebuild the client after an outage aiokafka does not recover from
 (aiokafka #703) and continue with no tick lost and none applied twice.
+
+Only ``poll`` (the ingest task) creates, replaces or uses the consumer for fetching;
+``refresh`` (housekeeping) only reads end offsets and asks for a rebuild, so the two
+tasks never pull the client from under each other.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import time
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import ConsumerStoppedError, KafkaError
 
-from gateway.metrics import BROKER_UP, LAG, RECONNECTS
+from gateway.aio import bounded, close_quietly
+from gateway.ingest_metrics import BROKER_UP, LAG, RECONNECTS
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,8 @@ class KafkaSource:
         self._admin: AIOKafkaAdminClient | None = None
         self._down_since: float | None = None
         self._last_warning = 0.0
+        self._rebuild = False  # set by refresh, carried out by poll
+        self._connecting = False
 
     @property
     def assigned(self) -> bool:
@@ -43,51 +50,58 @@ class KafkaSource:
     async def connect(self) -> None:
         """Connect and assign, retrying until it works (the broker may come up after us)."""
         delay = 0.5
-        while True:
-            try:
-                await self._build()
-                return
-            except (TimeoutError, KafkaError, OSError, LookupError) as exc:
-                self._mark_down(f"cannot reach Kafka at {self.settings.bootstrap_servers}: {exc!r}")
-                await self._close_clients()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        self._connecting = True
+        try:
+            while True:
+                try:
+                    await self._build()
+                    return
+                except Exception as exc:  # any failure here means "not yet": keep serving, keep trying
+                    self._mark_down(f"cannot reach Kafka at {self.settings.bootstrap_servers}: {exc!r}")
+                    await self._close_clients()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self._connecting = False
 
     async def poll(self) -> list[ConsumerRecord]:
-        consumer = self._consumer
-        if consumer is None:  # being rebuilt after an outage: the positions wait for it
-            await asyncio.sleep(0.05)
-            return []
+        """The next batch (maybe empty); rebuilds the client first when refresh asked for it."""
+        if self._consumer is None or self._rebuild:
+            await self._rebuild_consumer()
+        assert self._consumer is not None
         try:
-            batches = await consumer.getmany(
+            batches = await self._consumer.getmany(
                 timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_records
             )
-        except (KafkaError, AssertionError) as exc:  # stopped under us by a rebuild, or a fetch error
-            log.debug("poll failed: %r", exc)
-            await asyncio.sleep(0.05)
+        except (KafkaError, ConsumerStoppedError, OSError) as exc:
+            self._mark_down(f"fetch failed: {exc!r}")
+            await asyncio.sleep(0.2)
             return []
         records: list[ConsumerRecord] = []
         for tp, part in batches.items():
             if part:
                 records.extend(part)
                 self.positions[tp.partition] = part[-1].offset + 1
-        if records and not self.caught_up:
+        if records:
+            self._mark_up()
             self._check_caught_up()
         return records
 
     async def refresh(self) -> None:
         """Periodic: end offsets (lag, broker liveness), new partitions, rebuild after a long outage."""
+        if self._connecting or self._consumer is None or self._admin is None or self._rebuild:
+            return  # poll is (re)connecting
         try:
             partitions = await self._partitions()
             if set(partitions) != set(self.positions):
                 log.info("partitions changed: %s -> %s", sorted(self.positions), partitions)
-                await self._rebuild()
+                self._rebuild = True
                 return
-            ends = await asyncio.wait_for(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
-        except (TimeoutError, KafkaError, OSError, LookupError, AssertionError) as exc:
+            ends = await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
+        except (TimeoutError, KafkaError, OSError, LookupError) as exc:
             self._mark_down(f"Kafka unreachable: {exc!r}")
             if self._down_since and time.monotonic() - self._down_since > self.settings.reconnect_after_s:
-                await self._rebuild()
+                self._rebuild = True  # aiokafka #703: it may never come back by itself
             return
         self._mark_up()
         self.ends = ends
@@ -104,7 +118,7 @@ class KafkaSource:
     async def _build(self) -> None:
         s = self.settings
         self._admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=5000)
-        await asyncio.wait_for(self._admin.start(), _CALL_TIMEOUT_S)
+        await bounded(self._admin.start(), _CALL_TIMEOUT_S)
         partitions = await self._partitions()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.bootstrap_servers,
@@ -117,11 +131,11 @@ class KafkaSource:
             retry_backoff_ms=200,
             connections_max_idle_ms=60_000,
         )
-        await asyncio.wait_for(self._consumer.start(), _CALL_TIMEOUT_S)
+        await bounded(self._consumer.start(), _CALL_TIMEOUT_S)
         tps = [TopicPartition(s.topic, p) for p in partitions]
         self._consumer.assign(tps)
         await self._seek(tps)
-        self.ends = await asyncio.wait_for(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
+        self.ends = await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
         if not self.target:
             self.target = dict(self.ends)
         self._mark_up()
@@ -134,7 +148,9 @@ class KafkaSource:
         fresh = [tp for tp in tps if tp not in known]
         for tp, offset in known.items():
             self._consumer.seek(tp, offset)  # resume exactly where the last client stopped
-        if fresh:
+        if fresh and self.target:  # partitions added while we run: all of their data is new
+            await self._consumer.seek_to_beginning(*fresh)
+        elif fresh:
             await self._seek_start(fresh)
         for tp in tps:
             self.positions[tp.partition] = await self._consumer.position(tp)
@@ -160,9 +176,7 @@ class KafkaSource:
 
     async def _partitions(self) -> list[int]:
         assert self._admin is not None
-        described = await asyncio.wait_for(
-            self._admin.describe_topics([self.settings.topic]), _CALL_TIMEOUT_S
-        )
+        described = await bounded(self._admin.describe_topics([self.settings.topic]), _CALL_TIMEOUT_S)
         topic = described[0]
         if topic.get("error_code") or not topic.get("partitions"):
             raise LookupError(f"topic {self.settings.topic!r} not found (error {topic.get('error_code')})")
@@ -174,25 +188,21 @@ class KafkaSource:
         ends = await self._consumer.end_offsets(tps)
         return {tp.partition: offset for tp, offset in ends.items()}
 
-    async def _rebuild(self) -> None:
-        RECONNECTS.inc()
-        log.warning("rebuilding the Kafka consumer; resuming from %s", self.positions)
+    async def _rebuild_consumer(self) -> None:
+        if self._consumer is not None:
+            RECONNECTS.inc()
+            log.warning("rebuilding the Kafka consumer; resuming from %s", self.positions)
+        self._rebuild = False
         await self._close_clients()
         await self.connect()
 
     async def _close_clients(self) -> None:
-        closers = []
-        if self._consumer is not None:
-            closers.append(self._consumer.stop())
-        if self._admin is not None:
-            closers.append(self._admin.close())
-        for closing in closers:
-            try:
-                await asyncio.wait_for(closing, 5)
-            except (TimeoutError, KafkaError, OSError) as exc:
-                log.warning("Kafka client did not close cleanly: %r", exc)
-        self._consumer = None
-        self._admin = None
+        consumer, self._consumer = self._consumer, None
+        admin, self._admin = self._admin, None
+        if consumer is not None:
+            await close_quietly(consumer.stop(), _CALL_TIMEOUT_S, "Kafka consumer")
+        if admin is not None:
+            await close_quietly(admin.close(), _CALL_TIMEOUT_S, "Kafka admin client")
 
     def _check_caught_up(self) -> None:
         if not self.caught_up and all(self.positions.get(p, 0) >= end for p, end in self.target.items()):

@@ -1,9 +1,15 @@
-"""Dead letters: bad messages copied, untouched, to a topic with the reason in headers."""
+"""Dead letters: bad messages copied, untouched, to a topic with the reason in headers.
+
+Sending runs in its own task behind a bounded queue, so a slow or absent broker never
+stalls ingest; the producer (and the topic) are set up lazily and retried after failures.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -11,73 +17,129 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from common.errors import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
-from gateway.metrics import DLQ, DLQ_FAILURES
+from gateway.aio import bounded, close_quietly
+from gateway.ingest_metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)
+
+Bad = list[tuple[ConsumerRecord, DecodeError]]
+
+QUEUE_LIMIT = 100_000  # messages waiting to be dead-lettered before new ones are dropped
+_TIMEOUT_S = 10.0
+_RETRY_S = 2.0
+
+
+def dead_letter_headers(record: ConsumerRecord, error: DecodeError) -> list[tuple[str, bytes]]:
+    return [
+        *(record.headers or ()),
+        (ERROR_REASON, error.reason.encode()),
+        (ERROR_DETAIL, error.detail.encode()[:512]),
+        (SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
+    ]
 
 
 class DeadLetters:
     def __init__(self, bootstrap: str, topic: str, replication: int = 1) -> None:
-        self.replication = replication
         self.topic = topic
-        self._producer: AIOKafkaProducer | None = None
-        self._bootstrap = bootstrap
+        self.replication = replication
         self.sent = 0
+        self.failed = 0
+        self._bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self._queue: asyncio.Queue[tuple[ConsumerRecord, DecodeError]] = asyncio.Queue(QUEUE_LIMIT)
+        self._task: asyncio.Task[None] | None = None
+        self._last_warning = 0.0
 
-    async def start(self) -> None:
+    def submit(self, bad: Bad) -> None:
+        """Queue ``bad`` for the dead-letter topic (never blocks; drops and counts when full)."""
         if not self.topic:
             return
-        await self._ensure_topic()
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=20,
-            request_timeout_ms=60_000,
-        )
-        await asyncio.wait_for(self._producer.start(), 10)
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name="dead-letters")
+        for item in bad:
+            try:
+                self._queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self._fail(1, "dead-letter queue full")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Flush what is queued (bounded by ``timeout``), then close the producer."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close()
+
+    async def _drain(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 1000:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._send(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _send(self, batch: Bad) -> None:
+        for attempt in range(3):
+            try:
+                await bounded(self._send_once(batch), _TIMEOUT_S)
+            except (TimeoutError, KafkaError, OSError) as exc:
+                await self._close()
+                if attempt == 2:
+                    self._fail(len(batch), f"cannot dead-letter to {self.topic!r}: {exc!r}")
+                    return
+                await asyncio.sleep(_RETRY_S)
+            else:
+                self.sent += len(batch)
+                DLQ.inc(len(batch))
+                return
+
+    async def _send_once(self, batch: Bad) -> None:
+        producer = await self._ready_producer()
+        futures = [
+            await producer.send(
+                self.topic, record.value, key=record.key, headers=dead_letter_headers(record, error)
+            )
+            for record, error in batch
+        ]
+        await asyncio.gather(*futures)
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            await self._ensure_topic()
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=20
+            )
+            await bounded(producer.start(), _TIMEOUT_S)
+            self._producer = producer
+        return self._producer
 
     async def _ensure_topic(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
         try:
-            await asyncio.wait_for(admin.start(), 10)
-            if self.topic not in await asyncio.wait_for(admin.list_topics(), 10):
-                await admin.create_topics([NewTopic(self.topic, 1, self.replication)])
+            await bounded(admin.start(), _TIMEOUT_S)
+            if self.topic not in await bounded(admin.list_topics(), _TIMEOUT_S):
+                await bounded(admin.create_topics([NewTopic(self.topic, 1, self.replication)]), _TIMEOUT_S)
                 log.info("created dead-letter topic %r", self.topic)
         except TopicAlreadyExistsError:
             pass
         finally:
-            await admin.close()
+            await close_quietly(admin.close(), _TIMEOUT_S, "dead-letter admin client")
 
-    async def send(self, bad: list[tuple[ConsumerRecord, DecodeError]]) -> None:
-        if self._producer is None or not bad:
-            return
-        futures = []
-        try:
-            for record, error in bad:
-                headers = [
-                    *(record.headers or ()),
-                    (ERROR_REASON, error.reason.encode()),
-                    (ERROR_DETAIL, error.detail.encode()[:512]),
-                    (SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
-                ]
-                futures.append(
-                    await asyncio.wait_for(
-                        self._producer.send(self.topic, record.value, key=record.key, headers=headers), 10
-                    )
-                )
-            await asyncio.wait_for(asyncio.gather(*futures), 30)
-        except (TimeoutError, KafkaError) as exc:
-            DLQ_FAILURES.inc(len(bad))
-            log.error("could not dead-letter %d messages to %r: %r", len(bad), self.topic, exc)
-            return
-        self.sent += len(bad)
-        DLQ.inc(len(bad))
+    async def _close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:  # aiokafka #1101: stop() can hang while the broker is down
+            await close_quietly(producer.stop(), _TIMEOUT_S / 2, "dead-letter producer")
 
-    async def stop(self) -> None:
-        if self._producer is not None:
-            try:
-                await asyncio.wait_for(self._producer.stop(), 5)
-            except (TimeoutError, KafkaError):
-                log.warning("dead-letter producer did not stop cleanly")
-            self._producer = None
+    def _fail(self, count: int, why: str) -> None:
+        self.failed += count
+        DLQ_FAILURES.inc(count)
+        now = time.monotonic()
+        if now - self._last_warning >= 10:  # rate-limited: a flood must not flood the log
+            self._last_warning = now
+            log.error("%s (%d dead letters lost so far)", why, self.failed)

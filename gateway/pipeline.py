@@ -1,8 +1,8 @@
 """Kafka -> decode -> de-duplicate -> Perspective tables, one update per table per poll.
 
 Decoding and table updates run on one worker thread (as in Perspective's streaming
-example) so the event loop stays free for WebSocket clients; the thread is also what
-serialises every write to the tables.
+example) so the event loop stays free for WebSocket clients; that thread is also what
+serialises every write to the tables (perspective releases the GIL while updating).
 """
 
 from __future__ import annotations
@@ -16,24 +16,24 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pyarrow as pa
 from aiokafka import ConsumerRecord
 
-from common.codec import EMPTY_BATCH, decode_arrow, decode_json_batch
-from common.errors import DecodeError
-from common.headers import CONTENT_TYPE_ARROW, parse_headers
-from gateway import metrics
+from gateway import ingest_metrics as metrics
+from gateway.batch_decode import Bad, decode_records
 from gateway.consumer import KafkaSource
 from gateway.dlq import DeadLetters
 from gateway.sequence import SequenceTracker
 from gateway.settings import GatewaySettings
-from gateway.stats import LiveStats
+from gateway.stats import LiveStats, Rates
 from gateway.tables import create_tables
 from gateway.writer import TableWriter
 
 log = logging.getLogger(__name__)
 
-Bad = list[tuple[ConsumerRecord, DecodeError]]
+START_WAIT_S = 10.0  # start() returns once connected, or after this long (then keeps trying)
+REFRESH_S = 2.0  # end offsets, partitions, broker liveness
+ERROR_LOG_EVERY_S = 10.0  # at most one line per decode error reason in this long
+_STOP_TIMEOUT_S = 5.0
 
 
 class Pipeline:
@@ -52,8 +52,10 @@ class Pipeline:
         self.clients = clients
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tables")
         self._tasks: list[asyncio.Task[None]] = []
-        self._error_counts: Counter[str] = Counter()
-        self._last_error_log = 0.0
+        self._rates = Rates()
+        self._unlogged: Counter[str] = Counter()  # decode errors per reason since its last log line
+        self._logged_at: dict[str, float] = {}
+        self._stopped = False
 
     def readiness(self) -> dict[str, bool]:
         return {
@@ -67,129 +69,119 @@ class Pipeline:
         return all(self.readiness().values())
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._run(), name="ingest"))
+        """Connect, assign every partition, seek, and start consuming.
+
+        Waits up to START_WAIT_S for the broker, then returns anyway (not ready yet) so a
+        gateway started before Kafka still serves pages and answers SIGTERM; it keeps trying.
+        """
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="ingest"),
+            asyncio.create_task(self._housekeeping(), name="ingest-housekeeping"),
+        ]
+        deadline = time.monotonic() + START_WAIT_S
+        while not self.source.assigned and time.monotonic() < deadline and not self._tasks[0].done():
+            await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
+        """Stop consuming and close the Kafka clients; bounded, and safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 5)
+                await asyncio.wait_for(task, _STOP_TIMEOUT_S)
+        await self.dead_letters.stop(_STOP_TIMEOUT_S)
         await self.source.stop()
-        await self.dead_letters.stop()
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self) -> None:
-        await self.source.connect()
-        try:
-            await self.dead_letters.start()
-        except Exception as exc:
-            log.error("dead-letter topic %r unavailable: %r", self.settings.dlq_topic, exc)
-        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+    async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await self._step(loop)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the ingest loop must outlive any one bad poll
-                log.exception("ingest step failed; continuing")
-                await asyncio.sleep(0.5)
-
-    async def _step(self, loop: asyncio.AbstractEventLoop) -> None:
-        records = await self.source.poll()
-        if not records:
-            return
-        started = time.perf_counter()
-        bad = await loop.run_in_executor(self.executor, self._process, records)
-        metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
-        if bad:
-            self._count_bad(bad)
-            await self.dead_letters.send(bad)
+                records = await self.source.poll()
+            except Exception:  # whatever the client throws, the source reconnects on the next poll
+                log.exception("polling Kafka failed")
+                await asyncio.sleep(1)
+                continue
+            if not records:
+                continue
+            started = time.perf_counter()
+            try:
+                bad = await loop.run_in_executor(self.executor, self._process, records)
+            except Exception:  # a bug must not end ingest for good; the batch is lost, and said so
+                log.exception("could not apply a batch of %d messages", len(records))
+                continue
+            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+            if bad:
+                self._count_bad(bad)
+                self.dead_letters.submit(bad)
 
     def _process(self, records: list[ConsumerRecord]) -> Bad:
         """Worker thread: decode every record, apply the good ticks in one update per table."""
-        bad: Bad = []
-        json_records: list[ConsumerRecord] = []
-        batches: list[pa.RecordBatch] = []
-        for record in records:
-            try:
-                content_type = parse_headers(record.headers)
-                if content_type == CONTENT_TYPE_ARROW:
-                    batches.append(decode_arrow(record.value))
-                    metrics.MESSAGES.labels("arrow").inc()
-                elif record.value is None:
-                    raise DecodeError("empty_message", "message has no value (tombstone)")
-                else:
-                    json_records.append(record)
-            except DecodeError as error:
-                bad.append((record, error))
-        if json_records:
-            metrics.MESSAGES.labels("json").inc(len(json_records))
-            decoded, errors = decode_json_batch([r.value for r in json_records])
-            bad.extend((json_records[i], e) for i, e in errors)
-            batches.insert(0, decoded)
-        self._apply(pa.Table.from_batches(batches or [EMPTY_BATCH]).combine_chunks().to_batches())
-        return bad
-
-    def _apply(self, batches: list[pa.RecordBatch]) -> None:
-        batch = batches[0] if batches else EMPTY_BATCH
-        before = sum(p.duplicates for p in self.sequence.producers.values())
-        admitted = self.sequence.admit(batch)
-        metrics.DUPLICATES.inc(sum(p.duplicates for p in self.sequence.producers.values()) - before)
+        decoded = decode_records(records)
+        metrics.MESSAGES.labels("json").inc(decoded.json_messages)
+        metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
+        admitted, counts = self.sequence.admit(decoded.batch)
+        metrics.DUPLICATES.inc(counts.duplicates)
+        metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         self.writer.apply(admitted)
         self.stats.record(admitted)
         metrics.TICKS.inc(admitted.num_rows)
         metrics.BATCH_TICKS.observe(admitted.num_rows)
+        return decoded.bad
 
     def _count_bad(self, bad: Bad) -> None:
-        for _, error in bad:
-            metrics.DECODE_ERRORS.labels(error.reason).inc()
-            self._error_counts[error.reason] += 1
         self.stats.decode_errors += len(bad)
         now = time.monotonic()
-        if now - self._last_error_log >= 10:  # one line per 10 s, not one per poison message
-            record, error = bad[0]
-            log.warning(
-                "rejected %d bad messages since last report %s; e.g. %s/%d@%d: %s",
-                sum(self._error_counts.values()),
-                dict(self._error_counts),
-                record.topic,
-                record.partition,
-                record.offset,
-                error,
-            )
-            self._error_counts.clear()
-            self._last_error_log = now
+        for record, error in bad:
+            metrics.DECODE_ERRORS.labels(error.reason).inc()
+            self._unlogged[error.reason] += 1
+            if now - self._logged_at.get(error.reason, -ERROR_LOG_EVERY_S) >= ERROR_LOG_EVERY_S:
+                log.warning(
+                    "rejected %d %s message(s) in the last %.0fs; e.g. %s/%d@%d: %s",
+                    self._unlogged.pop(error.reason),
+                    error.reason,
+                    ERROR_LOG_EVERY_S,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    error.detail,
+                )
+                self._logged_at[error.reason] = now
 
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()
-        refresh_every = 2.0
         last_refresh = 0.0
         while True:
             await asyncio.sleep(self.settings.stats_interval_ms / 1000)
-            if time.monotonic() - last_refresh >= refresh_every:
-                try:
-                    await self.source.refresh()
-                except Exception:
-                    log.exception("Kafka refresh failed; retrying")
+            if time.monotonic() - last_refresh >= REFRESH_S:
                 last_refresh = time.monotonic()
-            await loop.run_in_executor(self.executor, self._publish_stats)
+                await self.source.refresh()
+            try:
+                await loop.run_in_executor(self.executor, self._publish_stats)
+            except Exception:  # a failed refresh of the stats rows must not end the refreshes
+                log.exception("could not refresh the producers/gateway tables")
 
     def _publish_stats(self) -> None:
-        self.sequence.expire()
+        """Worker thread: refresh the `producers` rows and the one `gateway` row."""
+        if self.source.caught_up:  # while replaying, partitions run unevenly: holes are not gaps yet
+            self.sequence.expire()
+        metrics.GAPS.set(self.sequence.gaps())
         producers = self.sequence.producers
         if producers:
+            states = list(producers.values())
             self.tables.producers.update(
                 {
                     "producer_id": list(producers),
-                    "ticks": [p.ticks for p in producers.values()],
-                    "ticks_per_s": [self._producer_rate(pid, p.ticks) for pid, p in producers.items()],
-                    "last_seq": [p.last_seq for p in producers.values()],
-                    "gaps": [p.gaps for p in producers.values()],
-                    "duplicates": [p.duplicates for p in producers.values()],
-                    "out_of_order": [p.out_of_order for p in producers.values()],
-                    "last_seen": [p.last_seen_ms for p in producers.values()],
+                    "ticks": [p.ticks for p in states],
+                    "ticks_per_s": [self._rates.rate(pid, p.ticks) for pid, p in producers.items()],
+                    "last_seq": [p.last_seq for p in states],
+                    "gaps": [p.gaps for p in states],
+                    "duplicates": [p.duplicates for p in states],
+                    "out_of_order": [p.out_of_order for p in states],
+                    "last_seen": [p.last_seen_ms for p in states],
                 }
             )
         p50, p99 = self.stats.latency_ms()
@@ -202,7 +194,7 @@ class Pipeline:
                     "lag": self.source.lag(),
                     "decode_errors": self.stats.decode_errors,
                     "dlq": self.dead_letters.sent,
-                    "duplicates": sum(p.duplicates for p in producers.values()),
+                    "duplicates": self.sequence.duplicates(),
                     "latency_p50_ms": p50,
                     "latency_p99_ms": p99,
                     "clients": self.clients(),
@@ -211,15 +203,3 @@ class Pipeline:
                 }
             ]
         )
-
-    _rates: dict[str, tuple[float, int, float]] = {}
-
-    def _producer_rate(self, producer_id: str, ticks: int) -> float:
-        now = time.monotonic()
-        then, before, rate = self._rates.get(producer_id, (now, ticks, 0.0))
-        if now - then >= 1.0:
-            rate = (ticks - before) / (now - then)
-            self._rates[producer_id] = (now, ticks, rate)
-        elif producer_id not in self._rates:
-            self._rates[producer_id] = (now, ticks, 0.0)
-        return rate

@@ -1,8 +1,10 @@
 """Per-producer sequence tracking: drop duplicates, count gaps and out-of-order arrivals.
 
 JSON ticks are keyed by symbol, so one producer's ticks reach us over several partitions
-and interleave out of order. A contiguous watermark plus the set of seqs seen above it
-tells a duplicate from a late tick; a hole that outlives the grace period is a gap.
+and interleave out of order. Per producer we keep a contiguous watermark (every seq at or
+below it is settled) plus the sorted seqs seen above it; a hole that outlives the grace
+period becomes a gap. Seqs below the first one we saw (we joined mid-stream) and declared
+gaps are kept as ranges, so a late tick is still applied exactly once, however late.
 Work is per producer per batch with numpy, never per tick in Python.
 """
 
@@ -15,106 +17,162 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gateway.seqset import RangeSet
+
 _EMPTY = np.empty(0, dtype=np.int64)
+# A tick we consider already applied but stamped this much later than anything seen from its
+# producer is no redelivery (those keep their event_time): the producer restarted from seq 1.
+RESTART_MARGIN_MS = 1000
 
 
 @dataclass
 class ProducerState:
-    watermark: int  # every seq <= watermark has been applied (or declared a gap)
-    pending: np.ndarray = field(default_factory=lambda: _EMPTY)  # sorted seqs seen above the watermark
-    missing: set[int] = field(default_factory=set)  # declared gaps; a late arrival still counts once
-    floor: int = 0  # the first watermark: we joined the stream here, earlier seqs may trail in
-    early: set[int] = field(default_factory=set)  # seqs at or below the floor already applied
+    watermark: int  # every seq <= watermark is applied, unknown (before we joined) or a gap
+    pending: np.ndarray = field(default_factory=lambda: _EMPTY)  # sorted seqs applied above it
+    unknown: RangeSet = field(default_factory=RangeSet)  # below where we joined: may trail in once
+    missing: RangeSet = field(default_factory=RangeSet)  # declared gaps: a late arrival still counts
     stalled_since: float | None = None
     ticks: int = 0
     duplicates: int = 0
     gaps: int = 0
     out_of_order: int = 0
-    last_seq: int = 0
+    restarts: int = 0
+    last_seq: int = -1
     last_seen_ms: int = 0
 
 
+@dataclass
+class Admitted:
+    """What one batch did to the counters (for the metrics)."""
+
+    duplicates: int = 0
+    out_of_order: int = 0
+
+
 class SequenceTracker:
-    def __init__(self, gap_grace_s: float = 2.0, max_missing: int = 100_000) -> None:
+    def __init__(self, gap_grace_s: float = 5.0) -> None:
         self.producers: dict[str, ProducerState] = {}
         self.gap_grace_s = gap_grace_s
-        self.max_missing = max_missing
 
-    def admit(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Return ``batch`` without duplicates, updating every producer's counters."""
+    def admit(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, Admitted]:
+        """``batch`` without its duplicates (arrival order kept), and what changed."""
+        result = Admitted()
         if batch.num_rows == 0:
-            return batch
+            return batch, result
         encoded = pc.dictionary_encode(batch.column("producer_id"))
         codes = encoded.indices.to_numpy()
         seqs = batch.column("seq").to_numpy()
         times = batch.column("event_time").cast(pa.int64()).to_numpy()
         keep = np.ones(batch.num_rows, dtype=bool)
-        for code, producer_id in enumerate(encoded.dictionary.to_pylist()):
-            rows = np.flatnonzero(codes == code)
-            keep[rows] = self._admit_one(producer_id, seqs[rows], int(times[rows].max()))
-        return batch if keep.all() else batch.filter(pa.array(keep))
+        for producer_id, rows in _rows_by_producer(codes, encoded.dictionary.to_pylist()):
+            keep[rows] = self._admit_one(str(producer_id), seqs[rows], times[rows], result)
+        admitted = batch if keep.all() else batch.filter(pa.array(keep))
+        return admitted, result
 
-    def expire(self, now: float | None = None) -> None:
-        """Declare holes older than the grace period as gaps (call periodically)."""
+    def gaps(self) -> int:
+        return sum(state.gaps for state in self.producers.values())
+
+    def duplicates(self) -> int:
+        return sum(state.duplicates for state in self.producers.values())
+
+    def expire(self, now: float | None = None) -> int:
+        """Declare holes older than the grace period gaps; returns how many seqs became gaps."""
         now = time.monotonic() if now is None else now
+        declared = 0
         for state in self.producers.values():
-            if (
-                len(state.pending)
-                and state.stalled_since is not None
-                and now - state.stalled_since >= self.gap_grace_s
-            ):
+            stalled = state.stalled_since is not None and now - state.stalled_since >= self.gap_grace_s
+            if len(state.pending) and stalled:
                 first = int(state.pending[0])
-                hole = range(state.watermark + 1, first)
-                state.gaps += len(hole)
-                if len(state.missing) + len(hole) <= self.max_missing:
-                    state.missing.update(hole)
+                state.missing.add(state.watermark + 1, first)
+                declared += first - state.watermark - 1
+                state.gaps += first - state.watermark - 1
                 state.watermark = first - 1
-                self._advance(state, now)
+                _advance(state, now)
+        return declared
 
-    def _admit_one(self, producer_id: str, seqs: np.ndarray, last_time: int) -> np.ndarray:
+    def _admit_one(
+        self, producer_id: str, seqs: np.ndarray, times: np.ndarray, result: Admitted
+    ) -> np.ndarray:
         state = self.producers.get(producer_id)
-        if state is None:
-            start = int(seqs.min()) - 1
-            state = self.producers[producer_id] = ProducerState(watermark=start, floor=start)
-        keep = np.ones(len(seqs), dtype=bool)
-        late = seqs <= state.watermark
-        if late.any():
-            keep[late] = [self._late_ok(state, int(s)) for s in seqs[late]]
-        _, first = np.unique(seqs, return_index=True)
-        unique = np.zeros(len(seqs), dtype=bool)
-        unique[first] = True
-        keep &= unique & ~np.isin(seqs, state.pending)
-        fresh = seqs[keep & ~late]
-        state.duplicates += int(len(seqs) - keep.sum())
-        state.out_of_order += int((seqs[keep] < max(state.last_seq, 0)).sum())
-        state.ticks += int(keep.sum())
+        if state is None or _restarted(state, seqs, times):
+            state = self._join(producer_id, state, int(seqs.min()))
+        keep = _first_occurrences(seqs)
+        settled = seqs <= state.watermark
+        in_gap = state.missing.contains(seqs)
+        keep &= ~(settled & ~(in_gap | state.unknown.contains(seqs)))
+        if len(state.pending):
+            keep &= ~np.isin(seqs, state.pending)
+        for row in np.flatnonzero(keep & settled).tolist():  # rare: ticks trailing in behind the watermark
+            if in_gap[row]:
+                state.missing.discard(int(seqs[row]))
+                state.gaps -= 1
+            else:
+                state.unknown.discard(int(seqs[row]))
+        applied = seqs[keep]
+        state.duplicates += len(seqs) - len(applied)
+        result.duplicates += len(seqs) - len(applied)
+        late = _out_of_order(applied, state.last_seq)
+        state.out_of_order += late
+        result.out_of_order += late
+        state.ticks += len(applied)
         state.last_seq = max(state.last_seq, int(seqs.max()))
-        state.last_seen_ms = max(state.last_seen_ms, last_time)
+        state.last_seen_ms = max(state.last_seen_ms, int(times.max()))
+        fresh = seqs[keep & ~settled]
         if len(fresh):
-            state.pending = np.union1d(state.pending, fresh)
-            self._advance(state, time.monotonic())
+            state.pending = np.union1d(state.pending, fresh)  # sorted, and unique already
+            _advance(state, time.monotonic())
         return keep
 
-    def _late_ok(self, state: ProducerState, seq: int) -> bool:
-        """A seq at or below the watermark: a filled gap or a trailing early tick, else a duplicate."""
-        if seq in state.missing:
-            state.missing.discard(seq)
-            state.gaps -= 1
-            return True
-        if seq <= state.floor and seq not in state.early and len(state.early) < self.max_missing:
-            state.early.add(seq)
-            return True
-        return False
+    def _join(self, producer_id: str, previous: ProducerState | None, first_seq: int) -> ProducerState:
+        state = ProducerState(watermark=first_seq - 1)
+        state.unknown.add(0, first_seq)
+        if previous is not None:  # a restart: the counters go on, the sequence starts over
+            state.ticks, state.duplicates, state.gaps = previous.ticks, previous.duplicates, previous.gaps
+            state.out_of_order, state.restarts = previous.out_of_order, previous.restarts + 1
+        self.producers[producer_id] = state
+        return state
 
-    @staticmethod
-    def _advance(state: ProducerState, now: float) -> None:
-        pending = state.pending
-        expected = np.arange(state.watermark + 1, state.watermark + 1 + len(pending))
-        run = len(pending) if np.array_equal(pending, expected) else int(np.argmin(pending == expected))
-        if run:
-            state.watermark = int(pending[run - 1])
-            state.pending = pending[run:]
-        if not len(state.pending):
-            state.stalled_since = None
-        elif run or state.stalled_since is None:
-            state.stalled_since = now  # a new hole, or progress past the old one: restart the clock
+
+def _rows_by_producer(codes: np.ndarray, producers: list[str]) -> list[tuple[str, np.ndarray]]:
+    """Row indices of each producer, in arrival order."""
+    if len(producers) == 1:
+        return [(producers[0], np.arange(len(codes)))]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(producers)))[:-1]
+    return list(zip(producers, np.split(order, bounds), strict=True))
+
+
+def _restarted(state: ProducerState, seqs: np.ndarray, times: np.ndarray) -> bool:
+    below = seqs <= max(state.watermark, state.last_seq)
+    return bool(below.any() and times[below].min() > state.last_seen_ms + RESTART_MARGIN_MS)
+
+
+def _first_occurrences(seqs: np.ndarray) -> np.ndarray:
+    if len(seqs) < 2 or bool((seqs[1:] > seqs[:-1]).all()):  # the common case: one producer, in order
+        return np.ones(len(seqs), dtype=bool)
+    _, first = np.unique(seqs, return_index=True)
+    unique = np.zeros(len(seqs), dtype=bool)
+    unique[first] = True
+    return unique
+
+
+def _out_of_order(applied: np.ndarray, highest_before: int) -> int:
+    """Ticks that arrived after a higher seq of the same producer (late, not lost)."""
+    if not len(applied):
+        return 0
+    running = np.maximum.accumulate(np.concatenate(([highest_before], applied)))[:-1]
+    return int((applied < running).sum())
+
+
+def _advance(state: ProducerState, now: float) -> None:
+    """Move the watermark over the contiguous run at the bottom of ``pending``."""
+    pending = state.pending
+    expected = np.arange(state.watermark + 1, state.watermark + 1 + len(pending))
+    run = len(pending) if np.array_equal(pending, expected) else int(np.argmin(pending == expected))
+    if run:
+        state.watermark = int(pending[run - 1])
+        state.pending = pending[run:]
+    if not len(state.pending):
+        state.stalled_since = None
+    elif run or state.stalled_since is None:
+        state.stalled_since = now  # a new hole, or progress past the old one: restart the clock

@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from gateway.metrics import LATENCY
+from gateway.ingest_metrics import LATENCY
 
 WINDOW_S = 5.0
 SAMPLES_PER_BATCH = 256
@@ -62,3 +62,18 @@ class LiveStats:
         for window in (self._rate, self._latency):
             while window and now - window[0][0] > WINDOW_S:
                 window.popleft()
+
+
+class Rates:
+    """Per-key rate of a growing count, re-estimated at most once a second."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[float, int, float]] = {}  # key -> (when, count, rate)
+
+    def rate(self, key: str, count: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        then, before, rate = self._last.setdefault(key, (now, count, 0.0))
+        if now - then >= 1.0:
+            rate = (count - before) / (now - then)
+            self._last[key] = (now, count, rate)
+        return rate

@@ -13,6 +13,7 @@ BARS = "bars"
 PRODUCERS = "producers"
 GATEWAY = "gateway"
 
+# change = price - open, change_pct = that as % of open; `open` is the day open the tick carries.
 QUOTE_SCHEMA = {
     "symbol": "string",
     "name": "string",

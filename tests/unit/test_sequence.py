@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from common.codec import decode_arrow, encode_arrow
-from gateway.sequence import SequenceTracker
+from gateway.seqset import RangeSet
+from gateway.sequence import RESTART_MARGIN_MS, SequenceTracker
 from tests.unit.ticks import SAMPLE
 
-
-def _batch(seqs: list[int], producer: str = "p") -> pa.RecordBatch:
-    return decode_arrow(encode_arrow([{**SAMPLE, "seq": s, "producer_id": producer} for s in seqs]))
+T0 = SAMPLE["event_time"]
 
 
-def _admitted(tracker: SequenceTracker, seqs: list[int], producer: str = "p") -> list[int]:
-    seq_column: list[int] = tracker.admit(_batch(seqs, producer)).column("seq").to_pylist()
+def _batch(seqs: list[int], producer: str = "p", time_ms: int | None = None) -> pa.RecordBatch:
+    ticks = [
+        {**SAMPLE, "seq": s, "producer_id": producer, "event_time": T0 + s if time_ms is None else time_ms}
+        for s in seqs
+    ]
+    return decode_arrow(encode_arrow(ticks))
+
+
+def _admitted(
+    tracker: SequenceTracker, seqs: list[int], producer: str = "p", time_ms: int | None = None
+) -> list[int]:
+    batch, _ = tracker.admit(_batch(seqs, producer, time_ms))
+    seq_column: list[int] = batch.column("seq").to_pylist()
     return seq_column
 
 
@@ -23,17 +34,25 @@ def test_in_order_stream_is_admitted_whole() -> None:
     assert _admitted(tracker, [1, 2, 3]) == [1, 2, 3]
     assert _admitted(tracker, [4, 5]) == [4, 5]
     state = tracker.producers["p"]
-    assert (state.watermark, state.ticks, state.duplicates, state.gaps) == (5, 5, 0, 0)
+    assert (state.watermark, state.ticks, state.duplicates, state.gaps, state.last_seq) == (5, 5, 0, 0, 5)
 
 
 def test_duplicates_within_and_across_batches_are_dropped_and_counted() -> None:
     tracker = SequenceTracker()
     _admitted(tracker, [1, 2, 3])
-    assert _admitted(tracker, [3, 4, 4, 2]) == [4]
-    assert tracker.producers["p"].duplicates == 3
+    batch, counts = tracker.admit(_batch([3, 4, 4, 2]))
+    assert batch.column("seq").to_pylist() == [4]
+    assert (counts.duplicates, tracker.producers["p"].duplicates, tracker.duplicates()) == (3, 3, 3)
 
 
-def test_out_of_order_is_not_a_gap_or_a_duplicate() -> None:
+def test_a_duplicate_of_a_tick_still_above_a_hole_is_dropped() -> None:
+    tracker = SequenceTracker(gap_grace_s=60)
+    _admitted(tracker, [1, 2, 5])
+    assert _admitted(tracker, [5, 6]) == [6]
+    assert tracker.producers["p"].duplicates == 1
+
+
+def test_out_of_order_arrivals_are_counted_but_are_not_gaps_or_duplicates() -> None:
     tracker = SequenceTracker(gap_grace_s=60)
     assert _admitted(tracker, [1, 2, 5, 6]) == [1, 2, 5, 6]
     assert _admitted(tracker, [4, 3]) == [4, 3]
@@ -42,24 +61,89 @@ def test_out_of_order_is_not_a_gap_or_a_duplicate() -> None:
     assert (state.watermark, state.gaps, state.duplicates, state.out_of_order) == (6, 0, 0, 2)
 
 
-def test_hole_older_than_the_grace_period_is_one_gap_per_missing_seq() -> None:
+def test_out_of_order_within_one_batch_counts_each_late_tick() -> None:
+    tracker = SequenceTracker()
+    _, counts = tracker.admit(_batch([1, 3, 2, 5, 4, 6]))
+    assert counts.out_of_order == 2  # 2 after 3, 4 after 5
+
+
+def test_a_hole_is_no_gap_before_the_grace_period_ends() -> None:
+    tracker = SequenceTracker(gap_grace_s=60)
+    _admitted(tracker, [1, 2, 5])
+    assert tracker.expire() == 0
+    assert tracker.producers["p"].gaps == 0
+
+
+def test_a_hole_older_than_the_grace_period_is_one_gap_per_missing_seq() -> None:
+    tracker = SequenceTracker(gap_grace_s=0)
+    _admitted(tracker, [1, 2, 5])
+    assert tracker.expire() == 2
+    assert tracker.producers["p"].gaps == 2
+    assert tracker.producers["p"].watermark == 5
+
+
+def test_a_gap_filled_late_is_applied_once_and_no_longer_counted() -> None:
     tracker = SequenceTracker(gap_grace_s=0)
     _admitted(tracker, [1, 2, 5])
     tracker.expire()
-    assert tracker.producers["p"].gaps == 2
-    assert _admitted(tracker, [3]) == [3]  # late but not lost: the gap closes
-    assert tracker.producers["p"].gaps == 1
+    assert _admitted(tracker, [3, 3]) == [3]
+    assert (tracker.producers["p"].gaps, tracker.producers["p"].duplicates) == (1, 1)
+    assert _admitted(tracker, [3]) == []
 
 
 def test_ticks_trailing_in_behind_the_first_seen_are_accepted_once() -> None:
     tracker = SequenceTracker()
     assert _admitted(tracker, [5, 6]) == [5, 6]
     assert _admitted(tracker, [2, 1, 2]) == [2, 1]
-    assert tracker.producers["p"].duplicates == 1
+    assert _admitted(tracker, [1]) == []
+    assert tracker.producers["p"].duplicates == 2
+
+
+def test_a_long_hole_filled_late_keeps_every_tick_exactly_once() -> None:
+    tracker = SequenceTracker(gap_grace_s=0)
+    _admitted(tracker, [1, *range(200_002, 200_010)])
+    tracker.expire()
+    assert tracker.producers["p"].gaps == 200_000
+    late = list(range(2, 200_002, 1000))
+    assert _admitted(tracker, late + late[:3]) == late
+    assert tracker.producers["p"].gaps == 200_000 - len(late)
+
+
+def test_a_producer_that_restarts_from_seq_1_is_not_taken_for_duplicates() -> None:
+    tracker = SequenceTracker()
+    _admitted(tracker, [1, 2, 3, 4])
+    later = T0 + 4 + RESTART_MARGIN_MS + 1
+    assert _admitted(tracker, [1, 2], time_ms=later) == [1, 2]
+    state = tracker.producers["p"]
+    assert (state.restarts, state.duplicates, state.ticks, state.watermark) == (1, 0, 6, 2)
 
 
 def test_producers_are_tracked_independently() -> None:
     tracker = SequenceTracker()
     _admitted(tracker, [1, 2], "a")
-    assert _admitted(tracker, [1, 2], "b") == [1, 2]
-    assert set(tracker.producers) == {"a", "b"}
+    batch, _ = tracker.admit(
+        pa.Table.from_batches([_batch([1, 2], "b"), _batch([3], "a"), _batch([2], "b")])
+        .combine_chunks()
+        .to_batches()[0]
+    )
+    assert list(
+        zip(batch.column("producer_id").to_pylist(), batch.column("seq").to_pylist(), strict=True)
+    ) == [
+        ("b", 1),
+        ("b", 2),
+        ("a", 3),
+    ]
+    assert (
+        tracker.producers["a"].ticks,
+        tracker.producers["b"].ticks,
+        tracker.producers["b"].duplicates,
+    ) == (3, 2, 1)
+
+
+def test_range_set_membership_and_removal() -> None:
+    ranges = RangeSet()
+    ranges.add(3, 6)
+    ranges.add(10, 12)
+    assert ranges.contains(np.array([2, 3, 5, 6, 10, 11, 12])).tolist() == [0, 1, 1, 0, 1, 1, 0]
+    ranges.discard(4)
+    assert (ranges.starts, ranges.ends, len(ranges)) == ([3, 5, 10], [4, 6, 12], 4)

@@ -1,0 +1,88 @@
+"""Many Arrow IPC messages at once: validated in one pass, falling back to the strict codec.
+
+``common.codec.decode_arrow`` validates each message on its own: ~90 Arrow compute calls,
+~2.5 ms per 1,000-row message, which capped ingest near 400k ticks/s. Here messages that
+already carry the tick schema are read as they are and validated together in one pass;
+any message with a flagged row, an unexpected schema or no rows goes through
+``decode_arrow`` instead, so rejections and their reasons are exactly the codec's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from common.codec import EMPTY_BATCH, decode_arrow
+from common.errors import DecodeError
+from common.schema import ARROW_SCHEMA
+from common.validate import row_problems
+
+Errors = list[tuple[int, DecodeError]]
+
+
+def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Errors]:
+    """(good ticks of every accepted message, in message order; sorted (index, error))."""
+    parts: list[list[pa.RecordBatch]] = []
+    trusted: list[int] = []  # messages read as they are, still to be validated
+    errors: Errors = []
+    for index, value in enumerate(values):
+        batches = _read(value)
+        if batches is None:
+            batches = _strict(index, value, errors)
+        else:
+            trusted.append(index)
+        parts.append(batches)
+    together = _combine([batch for index in trusted for batch in parts[index]])
+    flagged = _flagged(together, parts, trusted)
+    if not flagged and len(trusted) == len(values):  # the usual poll: one concatenation, one check
+        return together, []
+    for index in flagged:
+        parts[index] = _strict(index, values[index], errors)
+    return _combine([batch for batches in parts for batch in batches]), sorted(errors, key=lambda e: e[0])
+
+
+def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    good = [batch for batch in batches if batch.num_rows]
+    if not good:
+        return EMPTY_BATCH
+    if len(good) == 1:
+        return good[0]
+    combined: pa.RecordBatch = (
+        pa.Table.from_batches(good, schema=ARROW_SCHEMA).combine_chunks().to_batches()[0]
+    )
+    return combined
+
+
+def _read(value: bytes) -> list[pa.RecordBatch] | None:
+    """The message's batches when it is a readable stream with exactly the tick schema, else None."""
+    if not value:
+        return None
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(value)).read_all()
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.num_rows == 0 or not table.schema.equals(ARROW_SCHEMA, check_metadata=False):
+        return None
+    return list(table.to_batches())
+
+
+def _flagged(together: pa.RecordBatch, parts: list[list[pa.RecordBatch]], trusted: list[int]) -> list[int]:
+    """Trusted messages with at least one row that fails validation (one pass over all of them)."""
+    problems = row_problems(together) if together.num_rows else {}
+    if not problems:
+        return []
+    ends = np.cumsum([sum(b.num_rows for b in parts[index]) for index in trusted])
+    owners = np.searchsorted(ends, np.fromiter(problems, dtype=np.int64), side="right")
+    return sorted({trusted[int(owner)] for owner in owners})
+
+
+def _strict(index: int, value: bytes, errors: Errors) -> list[pa.RecordBatch]:
+    try:
+        return [decode_arrow(value)]
+    except DecodeError as error:
+        errors.append((index, error))
+    except Exception as exc:  # e.g. nulls in a nullable column fail the codec's cast with a bare ValueError
+        errors.append((index, DecodeError("bad_arrow_schema", f"{type(exc).__name__}: {str(exc)[:200]}")))
+    return []

@@ -1,0 +1,64 @@
+"""One poll's Kafka records -> one batch of good ticks, plus the bad records and why.
+
+JSON values are decoded together in one call, Arrow values likewise, then everything is
+concatenated: the tables see one batch per poll whatever the formats and the mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from aiokafka import ConsumerRecord
+
+from common.codec import EMPTY_BATCH
+from common.errors import DecodeError
+from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, parse_headers
+from common.schema import ARROW_SCHEMA
+from gateway.arrow_decode import decode_arrow_values
+from gateway.json_decode import decode_json_values
+
+Bad = list[tuple[ConsumerRecord, DecodeError]]
+
+
+@dataclass
+class Decoded:
+    batch: pa.RecordBatch  # good ticks: the JSON messages' in order, then each Arrow message's
+    bad: Bad = field(default_factory=list)
+    json_messages: int = 0
+    arrow_messages: int = 0
+
+
+def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
+    bad: Bad = []
+    by_format: dict[str, list[ConsumerRecord]] = {CONTENT_TYPE_JSON: [], CONTENT_TYPE_ARROW: []}
+    for record in records:
+        try:
+            content_type = parse_headers(record.headers)
+            if record.value is None:
+                raise DecodeError("empty_message", "message has no value (tombstone)")
+            by_format[content_type].append(record)
+        except DecodeError as error:
+            bad.append((record, error))
+    batches = []
+    for content_type, decode in (
+        (CONTENT_TYPE_JSON, decode_json_values),
+        (CONTENT_TYPE_ARROW, decode_arrow_values),
+    ):
+        chosen = by_format[content_type]
+        if chosen:
+            batch, errors = decode([r.value for r in chosen])
+            bad.extend((chosen[index], error) for index, error in errors)
+            batches.append(batch)
+    json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
+    return Decoded(_concat(batches), bad, json_messages, arrow_messages)
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    if not batches:
+        return EMPTY_BATCH
+    combined = pa.Table.from_batches(batches, schema=ARROW_SCHEMA).combine_chunks().to_batches()
+    return combined[0] if combined else EMPTY_BATCH
