@@ -37,7 +37,9 @@ async def _ids(client: object) -> Counter[tuple[str, int]]:
     return Counter(zip(columns["producer_id"], columns["seq"], strict=True))
 
 
-async def test_leader_and_controller_kills_lose_and_duplicate_nothing(kafka_cluster3: KafkaCluster, tmp_path: Path) -> None:
+async def test_leader_and_controller_kills_lose_and_duplicate_nothing(
+    kafka_cluster3: KafkaCluster, tmp_path: Path
+) -> None:
     cluster = kafka_cluster3
     topic = cluster.create_topic("faults", 6, 3, {"min.insync.replicas": "2"})
     cluster.wait_in_sync(topic)
