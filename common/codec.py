@@ -11,7 +11,6 @@ from typing import Any, Final
 
 import orjson
 import pyarrow as pa
-import pyarrow.json as pj
 
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
@@ -27,16 +26,6 @@ _ACCEPTED_TYPES: Final[dict[Kind, frozenset[type]]] = {
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _FIELD_SET: Final = frozenset(FIELD_NAMES)
-_FAST_PATH_MIN: Final = 32  # below this, the Arrow reader's setup costs more than it saves
-_EVENT_TIME: Final = FIELD_NAMES.index("event_time")
-# Arrow's JSON reader parses epoch ms as int64; the cast to timestamp comes after.
-_JSON_WIRE_SCHEMA: Final = pa.schema(
-    [pa.field(f.name, pa.int64() if f.name == "event_time" else f.type) for f in ARROW_SCHEMA]
-)
-_JSON_PARSE: Final = pj.ParseOptions(
-    explicit_schema=_JSON_WIRE_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=False
-)
-_JSON_READ: Final = pj.ReadOptions(use_threads=False, block_size=1 << 26)
 
 EMPTY_BATCH: Final = pa.RecordBatch.from_pylist([], schema=ARROW_SCHEMA)
 
