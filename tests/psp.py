@@ -35,14 +35,22 @@ async def connect(url: str, origin: str | None = None) -> AsyncIterator[Any]:
         reader.cancel()
 
 
-async def rows(client: Any, table: str) -> list[dict[str, Any]]:
-    handle = await client.open_table(table)
-    view = await handle.view()
+async def rows(client: Any, table: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every row of ``table``; a gateway that stops answering fails the test here, by name."""
+
+    async def fetch() -> list[dict[str, Any]]:
+        handle = await client.open_table(table)
+        view = await handle.view()
+        try:
+            records: list[dict[str, Any]] = await view.to_records()
+            return records
+        finally:
+            await view.delete()
+
     try:
-        records: list[dict[str, Any]] = await view.to_records()
-        return records
-    finally:
-        await view.delete()
+        return await asyncio.wait_for(fetch(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"no answer for the rows of {table!r} within {timeout}s") from None
 
 
 async def eventually(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -34,25 +35,35 @@ async def consume_all(
     timeout: float = 30.0,
     weight: Callable[[ConsumerRecord], int] = lambda record: 1,
 ) -> list[ConsumerRecord]:
-    """Read from the start of every partition until ``expected`` (records, or the sum of ``weight``)."""
+    """Read from the start of every partition until ``expected`` (records, or the sum of ``weight``).
+
+    Every step is bounded: fewer than ``expected`` within ``timeout`` fails with what was read.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    records: list[ConsumerRecord] = []
+    seen = 0
+
+    async def read() -> None:
+        nonlocal seen
+        await consumer.start()
         partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        records: list[ConsumerRecord] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        seen = 0
-        while seen < expected and loop.time() < deadline:
+        while seen < expected:
             batch = await consumer.getmany(timeout_ms=500)
             for part in batch.values():
                 records.extend(part)
                 seen += sum(weight(r) for r in part)
-        return records
+
+    try:
+        await asyncio.wait_for(read(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"read {seen} of {expected} from {topic!r} within {timeout}s") from None
     finally:
-        await consumer.stop()
+        # A consumer stuck on a dead connection must not hang the test: the data is already read.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(consumer.stop(), 10)
+    return records
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
