@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
@@ -32,6 +35,8 @@ def start_producer(bootstrap: str, topic: str, log_dir: Path, **settings: object
 
 
 class Gateway:
+    """A gateway subprocess and where to reach it."""
+
     def __init__(self, process: ManagedProcess, port: int) -> None:
         self.process = process
         self.port = port
@@ -74,3 +79,14 @@ def summary(process: ManagedProcess) -> dict[str, int]:
     match = re.search(r"producer stopped: (.*)", process.output())
     assert match, f"no summary line in:\n{process.tail()}"
     return {key: int(value) for key, value in (pair.split("=") for pair in match.group(1).split())}
+
+
+def metric(gateway: Gateway, name: str, **labels: str) -> float:
+    """One sample of the gateway's /metrics (0.0 when absent), matched by name and labels."""
+    with urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0

@@ -19,9 +19,9 @@ from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.schema import Tick
 from harness.cluster import KafkaCluster
 from harness.process import http_ok, wait_for
-from tests.integration.kafka_io import Message, consume_all, produce
+from tests.integration.kafka_io import Message, produce
 from tests.psp import connect, eventually, rows
-from tests.services import Gateway, start_gateway
+from tests.services import Gateway, metric, start_gateway
 from tests.unit.ticks import SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -51,16 +51,6 @@ def tick(seq: int, producer: str = "p1", **changes: Any) -> Tick:
 
 def as_json(t: Tick) -> Message:
     return (t["symbol"].encode(), encode_json(t), make_headers(CONTENT_TYPE_JSON, t["producer_id"]))
-
-
-def metric(gateway: Gateway, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 async def table_size(gateway: Gateway, table: str) -> int:
@@ -134,42 +124,6 @@ async def test_a_gap_and_a_duplicate_are_counted_and_volume_is_not_doubled(
         await eventually(settled)
         quotes = {q["symbol"]: q for q in await rows(client, "quotes")}
     assert quotes[tick(6)["symbol"]]["volume"] == 6000
-
-
-async def test_poison_messages_are_counted_dead_lettered_and_good_ticks_survive(
-    kafka_bootstrap: str, topic: str, gateway: Gateway
-) -> None:
-    poison: list[Message] = []
-    kinds = [
-        (b"{not json", CONTENT_TYPE_JSON, "bad_json"),
-        (json.dumps({**SAMPLE, "price": "x"}).encode(), CONTENT_TYPE_JSON, "wrong_type"),
-        (json.dumps({**SAMPLE, "symbol": ""}).encode(), CONTENT_TYPE_JSON, "empty_string"),
-        (json.dumps({**SAMPLE, "price": -3}).encode(), CONTENT_TYPE_JSON, "non_positive_price"),
-        (encode_arrow([SAMPLE])[:-20], CONTENT_TYPE_ARROW, "truncated_arrow"),
-        (encode_json(SAMPLE), "text/csv", "unknown_content_type"),
-    ]
-    for n in range(1000):
-        value, content_type, _ = kinds[n % len(kinds)]
-        poison.append((b"bad", value, make_headers(content_type, "evil")))
-    good = [as_json(tick(n, "good")) for n in range(1, 1001)]
-    mixed = [m for pair in zip(good, poison, strict=True) for m in pair]
-    await produce(kafka_bootstrap, topic, mixed)
-
-    async with connect(gateway.ws_url) as client:
-
-        async def all_good() -> bool:
-            return len(await rows(client, "ticks")) == 1000
-
-        await eventually(all_good)
-    assert wait_for(lambda: metric(gateway, "gateway_dlq_messages_total") == 1000, 20)
-    for _, _, reason in kinds:
-        expected = sum(1 for n in range(1000) if kinds[n % len(kinds)][2] == reason)
-        assert metric(gateway, "gateway_decode_errors_total", reason=reason) == expected
-    dead = await consume_all(kafka_bootstrap, f"{topic}.dlq", 1000)
-    assert len(dead) == 1000
-    reasons = {dict(r.headers)["error-reason"].decode() for r in dead}
-    assert reasons == {k[2] for k in kinds}
-    assert gateway.process.running
 
 
 async def test_mutating_requests_are_refused_and_change_nothing(
