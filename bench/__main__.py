@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.data import preload
+from bench.engine import run_engine
 from bench.ingest import gateway_ingest
 from bench.latency import run_case
 from bench.memory import run_memory
@@ -32,6 +33,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory_ticks": 1_000_000,
         "scaling": [1, 2],
         "scaling_s": 4,
+        "engine_rows": (200,),
     },
     "full": {
         "ingest_ticks": 2_000_000,
@@ -42,6 +44,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory_ticks": 10_000_000,
         "scaling": [1, 2, 4],
         "scaling_s": 8,
+        "engine_rows": (200, 2000),
     },
 }
 PEER = (
@@ -76,7 +79,7 @@ def topic_with(kafka: KafkaCluster, ticks: int, fmt: str, batch: int = 1000) -> 
 def run(mode: str) -> Path:
     plan = PLANS[mode]
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 1 + 2 * len(plan["scaling"])
+    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"])
     progress = Progress(steps)
     n = plan["ingest_ticks"]
     with KafkaCluster(nodes=1) as kafka:
@@ -106,6 +109,7 @@ def run(mode: str) -> Path:
                 return run_case(kafka, rate, viewers, plan["latency_s"], logs)
 
             latency.append(progress.step(f"latency {rate}/s x {viewers} viewers", case))
+        engine = progress.step("Perspective fan-out profile", lambda: run_engine(plan["engine_rows"]))
         memory = progress.step(
             f"memory {plan['memory_ticks']:,} ticks", lambda: run_memory(kafka, plan["memory_ticks"], logs)
         )
@@ -124,6 +128,7 @@ def run(mode: str) -> Path:
         "ingest": {k: spread(v) for k, v in runs.items()},
         "peer": PEER,
         "latency": latency,
+        "engine": engine,
         "memory": memory,
         "scaling": scaling,
         "notes": [

@@ -23,6 +23,12 @@ def _generator(producer_id: str, fmt: str, batch_size: int) -> Generator:
     return Generator(settings, market, np.arange(50), Tally())
 
 
+def arrow_message(rows: int) -> bytes:
+    """One Arrow IPC message of ``rows`` generated ticks, as a producer would send it."""
+    (message,) = _generator("bench", "arrow", rows).make(rows)
+    return message.value
+
+
 async def preload(
     bootstrap: str, topic: str, ticks: int, fmt: str, batch_size: int = 1000, producer_id: str = "bench"
 ) -> None:

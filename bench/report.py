@@ -56,6 +56,24 @@ def ingest_table(ingest: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def engine_table(engine: list[dict[str, Any]]) -> list[str]:
+    """The fan-out profile: one `ticks` update's cost inside Perspective as views are added."""
+    lines = [
+        "",
+        "## Where the fan-out time goes (one `ticks` update inside Perspective, in-process)",
+        "",
+        "| rows per update | views | notify-only ms | row-delta ms |",
+        "|---|---|---|---|",
+    ]
+    cases = {(c["rows"], c["views"], c["mode"]): c["update_ms"] for c in engine}
+    for rows, views in sorted({(c["rows"], c["views"]) for c in engine}):
+        lines.append(
+            f"| {rows:,} | {views} | {_fmt(cases.get((rows, views, 'notify')), 1)} | "
+            f"{_fmt(cases.get((rows, views, 'row')), 1)} |"
+        )
+    return lines
+
+
 def write(out: Path, results: dict[str, Any]) -> str:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -84,6 +102,7 @@ def write(out: Path, results: dict[str, Any]) -> str:
             f"{_fmt(case['p95_ms'], 1)} | {_fmt(case['p99_ms'], 1)} | {_fmt(case['gateway_cpu_pct'])} | "
             f"{_fmt(case['gateway_rss_mb'])} |"
         )
+    lines += engine_table(results["engine"])
     mem = results["memory"]
     lines += [
         "",

@@ -21,6 +21,7 @@ from tornado.websocket import (
 
 from gateway import metrics
 from gateway.auth import TicketBook
+from gateway.outbox import Outbox
 from gateway.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, error_response, new_view_id, read_head
 from gateway.settings import GatewaySettings
 from gateway.view_owners import ViewOwners
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 _MESSAGE_TOO_BIG = 1009
 _POLICY_VIOLATION = 1008
 _GOING_AWAY = 1001
+# Bytes in flight to one client before its frames queue up and update notifications conflate.
+_WATERMARK = 1 << 20
 
 
 class Connections:
@@ -95,7 +98,7 @@ class TableSocket(WebSocketHandler):
         self.tickets = tickets
         self.connections = connections
         self.loop = IOLoop.current()
-        self.pending_bytes = 0
+        self.outbox: Outbox | None = None
         self.session: Any = None
 
     def check_origin(self, origin: str) -> bool:
@@ -217,27 +220,29 @@ class TableSocket(WebSocketHandler):
     def _write(self, message: bytes) -> None:
         if self.ws_connection is None or self.session is None:
             return
-        # Only a backlog counts: one large reply (a big view snapshot) to a reading client is fine.
-        if self.pending_bytes > self.settings_.max_pending_bytes:
-            self._refuse(
-                "slow_client", f"{self.pending_bytes} bytes unsent: closing a client that does not read"
+        if self.outbox is None:
+            self.outbox = Outbox(
+                self._send,
+                _WATERMARK,
+                self.settings_.max_pending_bytes,
+                metrics.WS_CONFLATED.inc,
             )
-            self.close(_POLICY_VIOLATION, "too slow")
-            self._end_session()  # stop computing updates nobody will read
+        if self.outbox.send(message):
             return
-        try:
-            flushed = self.write_message(message, binary=True)
-        except WebSocketClosedError:
-            return
-        size = len(message)
-        self.pending_bytes += size
-        metrics.WS_BYTES_OUT.inc(size)
-        flushed.add_done_callback(lambda done: self._flushed(done, size))
+        self._refuse(
+            "slow_client", f"{self.outbox.backlog} bytes unsent: closing a client that does not read"
+        )
+        self.close(_POLICY_VIOLATION, "too slow")
+        self._end_session()  # stop computing updates nobody will read
 
-    def _flushed(self, done: asyncio.Future[None], size: int) -> None:
-        self.pending_bytes -= size
-        if not done.cancelled():
-            done.exception()  # a write cut short by a closed socket is expected, not an error to log
+    def _send(self, message: bytes) -> asyncio.Future[None]:
+        metrics.WS_BYTES_OUT.inc(len(message))
+        try:
+            return self.write_message(message, binary=True)
+        except WebSocketClosedError as error:  # the outbox sees a failed write and stops writing
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(error)
+            return failed
 
     def _refuse(self, reason: str, detail: str) -> None:
         refuse(reason, self.request.remote_ip, detail)

@@ -27,3 +27,6 @@ WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accept
 WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])
 WS_FRAMES = Counter("gateway_ws_frames", "WebSocket frames received")
 WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients")
+WS_CONFLATED = Counter(
+    "gateway_ws_conflated", "update notifications skipped for a backlogged client (a newer one is queued)"
+)

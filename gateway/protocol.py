@@ -37,6 +37,8 @@ _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
 # Requests that name a view (Request.table_make_view_req carries the new view's id at field 1).
 MAKE_VIEW: Final = 6
 VIEW_DELETE: Final = 11
+# Response.view_on_update_resp: ViewOnUpdateResp{optional bytes delta = 1; uint32 port_id = 2}.
+VIEW_ON_UPDATE: Final = 21
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,33 @@ def new_view_id(data: bytes, head: RequestHead) -> str | None:
             if key == 1 << 3 | _LENGTH_DELIMITED:
                 view_id = data[start:pos].decode("utf-8")
     except (_Malformed, UnicodeDecodeError):
+        return None
+    return None
+
+
+def notification_key(data: bytes) -> tuple[int, str, int] | None:
+    """(msg_id, entity_id, port_id) of an update notification that carries no rows, else None.
+
+    Responses share the Request envelope. A notification without a delta only tells the
+    client "view changed, read it again": a newer one for the same subscription says as much,
+    so a backlogged client can skip it. Row deltas (field 1 set) carry data and are never skipped.
+    """
+    head = read_head(data)
+    if head is None or head.kind != VIEW_ON_UPDATE:
+        return None
+    pos, end = head.body
+    port_id = 0
+    try:
+        for _ in range(_MAX_FIELDS):
+            if pos >= end:
+                return (head.msg_id, head.entity_id, port_id) if pos == end else None
+            key, pos = _varint(data, pos)
+            start, pos = _field_end(data, pos, key & 7)
+            if key >> 3 == 1:
+                return None
+            if key == 2 << 3 | _VARINT:
+                port_id = start
+    except _Malformed:
         return None
     return None
 

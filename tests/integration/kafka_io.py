@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -11,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from common.codec import batch_to_ticks, decode_arrow, decode_json_batch
 from common.headers import CONTENT_TYPE_ARROW, header
 from common.schema import Tick
+from gateway.aio import bounded, close_quietly
 from harness.admin import describe_topic
 
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -56,13 +56,12 @@ async def consume_all(
                 seen += sum(weight(r) for r in part)
 
     try:
-        await asyncio.wait_for(read(), timeout)
+        await bounded(read(), timeout)
     except TimeoutError:
         raise AssertionError(f"read {seen} of {expected} from {topic!r} within {timeout}s") from None
     finally:
-        # A consumer stuck on a dead connection must not hang the test: the data is already read.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(consumer.stop(), 10)
+        # A consumer stuck on a dead connection must not hang the test (aiokafka #703, #1101).
+        await close_quietly(consumer.stop(), 10, "test consumer")
     return records
 
 
