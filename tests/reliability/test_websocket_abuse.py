@@ -16,10 +16,10 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from tests.integration.kafka_io import produce
-from tests.integration.test_gateway import as_json, metric, tick
+from tests.integration.test_gateway import as_json, tick
 from tests.psp import connect, eventually, rows
 from tests.reliability.rawws import frame, handshake
-from tests.services import Gateway, start_gateway
+from tests.services import Gateway, metric, start_gateway
 
 pytestmark = pytest.mark.integration
 
