@@ -51,7 +51,9 @@ class GatewaySettings(BaseSettings):
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="largest WebSocket frame accepted")
     max_connections: int = Field(1000, ge=1, description="cap on concurrent WebSocket connections")
     max_pending_bytes: int = Field(
-        64 * 1_048_576, ge=65_536, description="per-client unsent bytes before the client is dropped"
+        16 * 1_048_576,
+        ge=65_536,
+        description="per-client backlog (unsent plus queued bytes) before the client is dropped",
     )
     client_dir: str = Field(
         default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
