@@ -98,7 +98,7 @@ class TableSocket(WebSocketHandler):
         self.tickets = tickets
         self.connections = connections
         self.loop = IOLoop.current()
-        self.outbox: Outbox | None = None
+        self.outbox = Outbox(self._send, _WATERMARK, settings.max_pending_bytes, metrics.WS_CONFLATED.inc)
         self.session: Any = None
 
     def check_origin(self, origin: str) -> bool:
@@ -220,13 +220,6 @@ class TableSocket(WebSocketHandler):
     def _write(self, message: bytes) -> None:
         if self.ws_connection is None or self.session is None:
             return
-        if self.outbox is None:
-            self.outbox = Outbox(
-                self._send,
-                _WATERMARK,
-                self.settings_.max_pending_bytes,
-                metrics.WS_CONFLATED.inc,
-            )
         if self.outbox.send(message):
             return
         self._refuse(
