@@ -24,6 +24,7 @@ from gateway.auth import TicketBook
 from gateway.outbox import Outbox
 from gateway.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, error_response, new_view_id, read_head
 from gateway.settings import GatewaySettings
+from gateway.shared_views import SharedViews
 from gateway.view_owners import ViewOwners
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Connections:
         self.open: set[TableSocket] = set()
         self.views = ViewOwners()
         self.tables: Any = None  # a local client of the server, to list its tables
+        self.shared: SharedViews | None = None  # made by the first socket when views are shared
 
     def __len__(self) -> int:
         return len(self.open)
@@ -100,6 +102,8 @@ class TableSocket(WebSocketHandler):
         self.loop = IOLoop.current()
         self.outbox = Outbox(self._send, _WATERMARK, settings.max_pending_bytes, metrics.WS_CONFLATED.inc)
         self.session: Any = None
+        if settings.share_views and connections.shared is None:
+            connections.shared = SharedViews(server, self.loop, connections.views)
 
     def check_origin(self, origin: str) -> bool:
         if origin_allowed(origin, self.settings_.allowed_origins):
@@ -168,10 +172,14 @@ class TableSocket(WebSocketHandler):
             return
         if self.session is None:
             return
+        shared = self.connections.shared
         try:
             # Inline on the loop: reads are small, and perspective.Server serialises its own
             # state against the pipeline's writer thread (upstream calls it from any thread).
-            self.session.handle_request(message)
+            if shared is not None and shared.takes(self, message, head):
+                shared.request(self, message, head)
+            else:
+                self.session.handle_request(message)
         except Exception as error:
             self._refuse("request_failed", repr(error))
             self._write(error_response(head.msg_id, head.entity_id, f"request failed: {error}"))
@@ -212,10 +220,16 @@ class TableSocket(WebSocketHandler):
             self.session.close()
             self.session = None
             self.connections.views.release_all(self)
+            if self.connections.shared is not None:
+                self.connections.shared.release_all(self)
 
     def _from_server(self, message: bytes) -> None:
         # Called on whichever thread touched a table: hop onto the IOLoop (add_callback is thread-safe).
         self.loop.add_callback(self._write, bytes(message))
+
+    def deliver(self, message: bytes) -> None:
+        """A frame for this client from the shared views (on the IOLoop)."""
+        self._write(message)
 
     def _write(self, message: bytes) -> None:
         if self.ws_connection is None or self.session is None:

@@ -30,3 +30,5 @@ WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients"
 WS_CONFLATED = Counter(
     "gateway_ws_conflated", "update notifications skipped for a backlogged client (a newer one is queued)"
 )
+SHARED_VIEWS = Gauge("gateway_shared_views", "views Perspective computes on behalf of clients sharing them")
+SHARED_VIEW_USERS = Gauge("gateway_shared_view_users", "client views served by a shared view")

@@ -12,6 +12,7 @@ length, never copied) and never raises on garbage.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -25,20 +26,26 @@ MUTATING: Final = {
     33: "table_update",
     38: "make_join_table",
 }
-# Response.server_error (a ServerError{message = 1, status_code = 2}), as the server
-# itself answers e.g. a view on a column that does not exist.
-_SERVER_ERROR_FIELD: Final = 50
 # msg_id, entity_id and one kind: a few spare for encoders that repeat a scalar.
 _MAX_FIELDS: Final = 8
 _MAX_ENTITY_BYTES: Final = 1024
 _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
 
 
-# Requests that name a view (Request.table_make_view_req carries the new view's id at field 1).
+# Requests that name a view (Request.table_make_view_req carries the new view's id at field 1,
+# its ViewConfig at field 2).
 MAKE_VIEW: Final = 6
 VIEW_DELETE: Final = 11
 # Response.view_on_update_resp: ViewOnUpdateResp{optional bytes delta = 1; uint32 port_id = 2}.
 VIEW_ON_UPDATE: Final = 21
+VIEW_REMOVE_ON_UPDATE: Final = 22  # ViewRemoveOnUpdateReq{uint32 id = 1}: the on_update's msg_id
+VIEW_ON_DELETE: Final = 34
+VIEW_REMOVE_DELETE: Final = 35  # ViewRemoveDeleteReq{uint32 id = 1}
+# Response.server_error (a ServerError{message = 1, status_code = 2}), as the server
+# itself answers e.g. a view on a column that does not exist.
+SERVER_ERROR: Final = 50
+# ViewConfig fields: repeated strings and small messages; a long column list is still far below.
+_MAX_CONFIG_FIELDS: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,11 @@ class RequestHead:
     entity_id: str
     kind: int
     body: tuple[int, int] = (0, 0)  # where the kind's own message lies in the frame
+    start: int = 0  # where the kind's field (its key) starts
+
+    def kind_field(self, data: bytes) -> bytes:
+        """The kind's whole field (key, length, message), to put under another envelope."""
+        return data[self.start : self.body[1]]
 
     @property
     def mutating(self) -> str | None:
@@ -88,12 +100,13 @@ def _field_end(data: bytes, pos: int, wire: int) -> tuple[int, int]:
 
 
 def _read(data: bytes) -> RequestHead:
-    msg_id, entity_id, kind, body, pos = 0, "", 0, (0, 0), 0
+    msg_id, entity_id, kind, body, pos, kind_start = 0, "", 0, (0, 0), 0, 0
     for _ in range(_MAX_FIELDS):
         if pos == len(data):
             if kind == 0:
                 raise _Malformed("no request kind")
-            return RequestHead(msg_id, entity_id, kind, body)
+            return RequestHead(msg_id, entity_id, kind, body, kind_start)
+        field_start = pos
         key, pos = _varint(data, pos)
         field, wire = key >> 3, key & 7
         start, pos = _field_end(data, pos, wire)
@@ -102,7 +115,7 @@ def _read(data: bytes) -> RequestHead:
         elif field == 2 and wire == _LENGTH_DELIMITED and pos - start <= _MAX_ENTITY_BYTES:
             entity_id = data[start:pos].decode("utf-8")
         elif field >= 3 and wire == _LENGTH_DELIMITED and kind == 0:
-            kind, body = field, (start, pos)
+            kind, body, kind_start = field, (start, pos), field_start
         else:
             raise _Malformed(f"unexpected field {field} (wire type {wire})")
     raise _Malformed("too many fields")
@@ -116,21 +129,59 @@ def read_head(data: bytes) -> RequestHead | None:
         return None
 
 
-def new_view_id(data: bytes, head: RequestHead) -> str | None:
-    """The view id a ``table_make_view`` request asks for ("" if unset), or None if unreadable."""
-    pos, end = head.body
-    view_id = ""
+def _fields(data: bytes, span: tuple[int, int], limit: int = _MAX_FIELDS) -> Iterator[tuple[int, int, int]]:
+    """(key, start, end) of each field of the message at ``span``; raises _Malformed past ``limit``."""
+    pos, end = span
+    for _ in range(limit):
+        if pos >= end:
+            if pos != end:
+                raise _Malformed("field runs past its message")
+            return
+        key, pos = _varint(data, pos)
+        start, pos = _field_end(data, pos, key & 7)
+        yield key, start, pos
+    raise _Malformed("too many fields")
+
+
+def make_view_parts(data: bytes, head: RequestHead) -> tuple[str, bytes] | None:
+    """(view id, ViewConfig bytes) of a ``table_make_view`` request ("" if unset), None if unreadable."""
+    view_id, config = "", b""
     try:
-        for _ in range(_MAX_FIELDS):
-            if pos >= end:
-                return view_id if pos == end else None
-            key, pos = _varint(data, pos)
-            start, pos = _field_end(data, pos, key & 7)
+        for key, start, end in _fields(data, head.body):
             if key == 1 << 3 | _LENGTH_DELIMITED:
-                view_id = data[start:pos].decode("utf-8")
+                view_id = data[start:end].decode("utf-8")
+            elif key == 2 << 3 | _LENGTH_DELIMITED:
+                config = data[start:end]
     except (_Malformed, UnicodeDecodeError):
         return None
-    return None
+    return view_id, config
+
+
+def new_view_id(data: bytes, head: RequestHead) -> str | None:
+    """The view id a ``table_make_view`` request asks for ("" if unset), or None if unreadable."""
+    parts = make_view_parts(data, head)
+    return None if parts is None else parts[0]
+
+
+def groups_rows(config: bytes) -> bool:
+    """True when a ViewConfig has a group_by (or cannot be read): such a view has per-client tree
+    state (expand, collapse, depth), so it is not one every client can share."""
+    try:
+        return any(key >> 3 == 1 for key, _, _ in _fields(config, (0, len(config)), _MAX_CONFIG_FIELDS))
+    except _Malformed:
+        return True
+
+
+def request_id(data: bytes, head: RequestHead) -> int | None:
+    """The ``uint32 id = 1`` of a remove-subscription request (0 if unset), None if unreadable."""
+    found = 0
+    try:
+        for key, start, _ in _fields(data, head.body):
+            if key == 1 << 3 | _VARINT:
+                found = start
+    except _Malformed:
+        return None
+    return found
 
 
 def notification_key(data: bytes) -> tuple[int, str, int] | None:
@@ -143,21 +194,16 @@ def notification_key(data: bytes) -> tuple[int, str, int] | None:
     head = read_head(data)
     if head is None or head.kind != VIEW_ON_UPDATE:
         return None
-    pos, end = head.body
     port_id = 0
     try:
-        for _ in range(_MAX_FIELDS):
-            if pos >= end:
-                return (head.msg_id, head.entity_id, port_id) if pos == end else None
-            key, pos = _varint(data, pos)
-            start, pos = _field_end(data, pos, key & 7)
+        for key, start, _ in _fields(data, head.body):
             if key >> 3 == 1:
                 return None
             if key == 2 << 3 | _VARINT:
                 port_id = start
     except _Malformed:
         return None
-    return None
+    return head.msg_id, head.entity_id, port_id
 
 
 def _encode_varint(value: int) -> bytes:
@@ -176,9 +222,25 @@ def _length_delimited(field: int, payload: bytes) -> bytes:
     return _encode_varint(field << 3 | _LENGTH_DELIMITED) + _encode_varint(len(payload)) + payload
 
 
+def message_field(kind: int, payload: bytes = b"") -> bytes:
+    """A request or response kind's field, e.g. ``message_field(VIEW_DELETE)`` for ViewDeleteResp{}."""
+    return _length_delimited(kind, payload)
+
+
+def string_field(number: int, value: str) -> bytes:
+    return _length_delimited(number, value.encode())
+
+
+def uint_field(number: int, value: int) -> bytes:
+    return _encode_varint(number << 3 | _VARINT) + _encode_varint(value)
+
+
+def envelope(msg_id: int, entity_id: str, kind_field: bytes) -> bytes:
+    """A Request or Response: ``msg_id``, ``entity_id`` and one kind's whole field."""
+    head = uint_field(1, msg_id)
+    return head + (string_field(2, entity_id) if entity_id else b"") + kind_field
+
+
 def error_response(msg_id: int, entity_id: str, message: str) -> bytes:
     """A ``Response`` carrying ``ServerError{message}``: the client's promise rejects with it."""
-    head = _encode_varint(1 << 3 | _VARINT) + _encode_varint(msg_id)
-    if entity_id:
-        head += _length_delimited(2, entity_id.encode())
-    return head + _length_delimited(_SERVER_ERROR_FIELD, _length_delimited(1, message.encode()))
+    return envelope(msg_id, entity_id, message_field(SERVER_ERROR, string_field(1, message)))

@@ -55,6 +55,9 @@ class GatewaySettings(BaseSettings):
         ge=65_536,
         description="per-client backlog (unsent plus queued bytes) before the client is dropped",
     )
+    share_views: bool = Field(
+        True, description="clients asking for the same view share one (computed once per update)"
+    )
     client_dir: str = Field(
         default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
     )

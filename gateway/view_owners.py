@@ -30,6 +30,10 @@ class ViewOwners:
         views.add(view_id)
         return None
 
+    def reserve(self, view_id: str, owner: object) -> None:
+        """Record a view the gateway itself holds (uncapped: one per distinct client view)."""
+        self._owner.setdefault(view_id, owner)
+
     def foreign(self, entity_id: str, owner: object) -> bool:
         """True when ``entity_id`` is a view some other connection made."""
         made_by = self._owner.get(entity_id)
