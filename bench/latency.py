@@ -18,9 +18,12 @@ from tests.services import ROOT
 VIEWER_PROCESSES = 2  # one per core: a single Python process cannot serve 100 clients' updates
 
 
-def run_case(kafka: KafkaCluster, rate: int, viewers: int, seconds: float, log_dir: Path) -> dict[str, Any]:
+def run_case(
+    kafka: KafkaCluster, rate: int, viewers: int, seconds: float, log_dir: Path, shared: bool = True
+) -> dict[str, Any]:
+    """One (rate, viewers) case; ``shared=False`` is the naive fan-out: one view per client."""
     topic = kafka.create_topic(f"lat-{rate}-{viewers}-{uuid.uuid4().hex[:6]}", 6, 1)
-    gw = gateway(kafka.bootstrap, topic, log_dir, start="latest")
+    gw = gateway(kafka.bootstrap, topic, log_dir, start="latest", share_views=shared)
     fmt = "arrow" if rate > 20_000 else "json"
     prod = producer(
         kafka.bootstrap,
@@ -63,6 +66,7 @@ def run_case(kafka: KafkaCluster, rate: int, viewers: int, seconds: float, log_d
     return {
         "rate": rate,
         "viewers": viewers,
+        "shared": shared,
         "samples": len(samples),
         "p50_ms": p50,
         "p95_ms": p95,

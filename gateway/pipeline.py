@@ -22,6 +22,7 @@ from gateway import ingest_metrics as metrics
 from gateway.batch_decode import Bad, decode_records
 from gateway.consumer import KafkaSource
 from gateway.dlq import DeadLetters
+from gateway.inbox import Inbox
 from gateway.sequence import SequenceTracker
 from gateway.settings import GatewaySettings
 from gateway.stats import LiveStats, Rates
@@ -97,26 +98,38 @@ class Pipeline:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _consume(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Apply what the reader has read, batch after batch (see gateway/inbox.py for why the
+        reading runs on its own)."""
+        inbox: Inbox[ConsumerRecord] = Inbox(self.settings.max_records)
+        reader = asyncio.create_task(self._read(inbox), name="ingest-reader")
+        try:
+            while True:
+                await self._apply(await inbox.take())
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(reader, _STOP_TIMEOUT_S)
+
+    async def _read(self, inbox: Inbox[ConsumerRecord]) -> None:
         while True:
+            await inbox.room()
             try:
-                records = await self.source.poll()
+                inbox.put(await self.source.poll())
             except Exception:  # whatever the client throws, the source reconnects on the next poll
                 log.exception("polling Kafka failed")
                 await asyncio.sleep(1)
-                continue
-            if not records:
-                continue
-            started = time.perf_counter()
-            try:
-                bad = await loop.run_in_executor(self.executor, self._process, records)
-            except Exception:  # a bug must not end ingest for good; the batch is lost, and said so
-                log.exception("could not apply a batch of %d messages", len(records))
-                continue
-            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
-            if bad:
-                self._count_bad(bad)
-                self.dead_letters.submit(bad)
+
+    async def _apply(self, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        try:
+            bad = await asyncio.get_running_loop().run_in_executor(self.executor, self._process, records)
+        except Exception:  # a bug must not end ingest for good; the batch is lost, and said so
+            log.exception("could not apply a batch of %d messages", len(records))
+            return
+        metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+        if bad:
+            self._count_bad(bad)
+            self.dead_letters.submit(bad)
 
     def _process(self, records: list[ConsumerRecord]) -> Bad:
         """Worker thread: decode every record, apply the good ticks in one update per table."""

@@ -132,8 +132,8 @@ async def test_mutating_requests_are_refused_and_change_nothing(
     await produce(kafka_bootstrap, topic, [as_json(tick(n)) for n in range(1, 41)])
     async with connect(gateway.ws_url) as bystander, connect(gateway.ws_url) as attacker:
 
-        async def loaded() -> bool:
-            return len(await rows(bystander, "ticks")) == 40
+        async def loaded() -> bool:  # ticks, then quotes: one batch updates them one after the other
+            return len(await rows(bystander, "ticks")) == 40 and len(await rows(bystander, "quotes")) == 4
 
         await eventually(loaded)
         table = await attacker.open_table("quotes")
