@@ -12,12 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.browser import run_browser
 from bench.data import preload
 from bench.engine import run_engine
 from bench.ingest import gateway_ingest
 from bench.latency import run_case
 from bench.memory import run_memory
 from bench.naive import naive_ingest
+from bench.peer import PeerUnavailable, deephaven_ingest
 from bench.producers import run_scaling
 from bench.report import machine, spread, write
 from harness.cluster import KafkaCluster
@@ -28,28 +30,33 @@ PLANS: dict[str, dict[str, Any]] = {
         "ingest_ticks": 200_000,
         "naive_ticks": 10_000,
         "repeats": 1,
-        "latency": [(1000, 1), (1000, 10)],
-        "latency_s": 6,
-        "memory_ticks": 1_000_000,
+        "latency": [(1000, 1, True), (1000, 10, True), (1000, 10, False)],
+        "latency_s": 5,
+        "browser_s": 4,
+        "peer": False,
+        "memory_ticks": 600_000,
         "scaling": [1, 2],
-        "scaling_s": 4,
+        "scaling_s": 3,
         "engine_rows": (200,),
     },
     "full": {
         "ingest_ticks": 2_000_000,
         "naive_ticks": 30_000,
         "repeats": 3,
-        "latency": [(r, v) for r in (1000, 10_000, 50_000) for v in (1, 10, 100)],
+        "latency": [(r, v, True) for r in (1000, 10_000, 50_000) for v in (1, 10, 100)]
+        + [(10_000, 100, False)],
         "latency_s": 12,
+        "browser_s": 15,
+        "peer": True,
         "memory_ticks": 10_000_000,
         "scaling": [1, 2, 4],
         "scaling_s": 8,
         "engine_rows": (200, 2000),
     },
 }
-PEER = (
-    "Deephaven (`deephaven-server` from PyPI) was not run in this report: the suite did not yet wire "
-    "its Kafka consumer; its ratio is therefore not claimed."
+PEER_SKIPPED = (
+    "Deephaven was not run: `--quick` leaves it out (its venv is ~1 GB and its JVM needs ~3 GB); "
+    "`make bench` runs it."
 )
 
 
@@ -76,10 +83,30 @@ def topic_with(kafka: KafkaCluster, ticks: int, fmt: str, batch: int = 1000) -> 
     return topic
 
 
-def run(mode: str) -> Path:
+def peer_runs(
+    kafka: KafkaCluster, topic: str, ticks: int, repeats: int, progress: Progress
+) -> dict[str, Any]:
+    """Deephaven's Kafka consumer on the same JSON topic, or exactly why it could not be measured."""
+    try:
+        runs = [
+            progress.step("peer: Deephaven", lambda: deephaven_ingest(kafka.bootstrap, topic, ticks))
+            for _ in range(repeats)
+        ]
+    except PeerUnavailable as error:
+        return {"measured": False, "reason": error.reason}
+    return {
+        "measured": True,
+        "ticks_per_s": spread([r["ticks_per_s"] for r in runs]),
+        "startup_s": spread([r["startup_s"] for r in runs]),
+        "rows": runs[0]["rows"],
+    }
+
+
+def run(mode: str, out: Path | None = None) -> Path:
     plan = PLANS[mode]
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"])
+    steps += (plan["repeats"] if plan["peer"] else 0) + (1 if plan["browser_s"] else 0)
     progress = Progress(steps)
     n = plan["ingest_ticks"]
     with KafkaCluster(nodes=1) as kafka:
@@ -102,13 +129,25 @@ def run(mode: str) -> Path:
                     return asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))["ticks_per_s"]
 
                 runs.setdefault(name, []).append(progress.step(f"ingest {name}", measure))
+        peer = (
+            peer_runs(kafka, json_topic, n, plan["repeats"], progress)
+            if plan["peer"]
+            else {"measured": False, "reason": PEER_SKIPPED}
+        )
         latency = []
-        for rate, viewers in plan["latency"]:
+        for rate, viewers, shared in plan["latency"]:
 
-            def case(rate: int = rate, viewers: int = viewers) -> dict[str, Any]:
-                return run_case(kafka, rate, viewers, plan["latency_s"], logs)
+            def case(rate: int = rate, viewers: int = viewers, shared: bool = shared) -> dict[str, Any]:
+                return run_case(kafka, rate, viewers, plan["latency_s"], logs, shared)
 
-            latency.append(progress.step(f"latency {rate}/s x {viewers} viewers", case))
+            views = "shared views" if shared else "one view per client (naive)"
+            latency.append(progress.step(f"latency {rate}/s x {viewers} viewers, {views}", case))
+        browser = None
+        if plan["browser_s"]:
+            browser = progress.step(
+                "latency: Chromium dashboard at 10k/s",
+                lambda: run_browser(kafka, 10_000, plan["browser_s"], logs),
+            )
         engine = progress.step("Perspective fan-out profile", lambda: run_engine(plan["engine_rows"]))
         memory = progress.step(
             f"memory {plan['memory_ticks']:,} ticks", lambda: run_memory(kafka, plan["memory_ticks"], logs)
@@ -126,18 +165,18 @@ def run(mode: str) -> Path:
         "machine": machine(),
         "ingest_ticks": n,
         "ingest": {k: spread(v) for k, v in runs.items()},
-        "peer": PEER,
+        "peer": peer,
         "latency": latency,
+        "browser": browser,
         "engine": engine,
         "memory": memory,
         "scaling": scaling,
         "notes": [
             "naive baseline measured on fewer ticks (it is >100x slower); ticks/s is comparable",
             "latency viewers are perspective-python 5.5.1 clients in 2 processes on the same 2 cores",
-            "a headless-Chromium viewer's latency is measured by the e2e suite's status bar, not here",
         ],
     }
-    out = Path(__file__).parent / "results" / time.strftime("%Y%m%d-%H%M%S")
+    out = out or Path(__file__).parent / "results" / time.strftime("%Y%m%d-%H%M%S")
     print(write(out, results))
     print(f"report: {out / 'report.md'}")
     return out
@@ -146,8 +185,9 @@ def run(mode: str) -> Path:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short run (< 3 min) that checks the code works")
+    parser.add_argument("--out", type=Path, help="report folder (default bench/results/<timestamp>)")
     args = parser.parse_args(argv)
-    run("quick" if args.quick else "full")
+    run("quick" if args.quick else "full", args.out)
     return 0
 
 

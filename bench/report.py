@@ -56,6 +56,35 @@ def ingest_table(ingest: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def peer_lines(peer: dict[str, Any], ingest: dict[str, dict[str, float]]) -> list[str]:
+    """Deephaven on the same preloaded JSON topic, and our JSON path's ratio to it (same run)."""
+    lines = ["", "## Peer: Deephaven on the same JSON topic", ""]
+    if not peer.get("measured"):
+        return [*lines, f"Not measured: {peer.get('reason', 'unknown reason')}"]
+    rate, ours = peer["ticks_per_s"], ingest["gateway, JSON"]["median"]
+    return [
+        *lines,
+        "| path | ticks/s (median) | min | max | gateway JSON / this |",
+        "|---|---|---|---|---|",
+        f"| Deephaven 42.7, Kafka consumer into an append table | {_fmt(rate['median'])} | "
+        f"{_fmt(rate['min'])} | {_fmt(rate['max'])} | {ours / rate['median']:.2f}x |",
+        "",
+        f"JVM + server start-up ({peer['startup_s']['median']:.1f} s median) is not counted in its ticks/s.",
+    ]
+
+
+def browser_lines(browser: dict[str, Any] | None) -> list[str]:
+    if browser is None:
+        return []
+    return [
+        "",
+        f"One dashboard in headless Chromium at {browser['rate']:,} ticks/s (the page's own figure, "
+        f"median of {browser['windows']} 5-second windows): p50 {_fmt(browser['p50_ms'], 1)} ms, "
+        f"p99 {_fmt(browser['p99_ms'], 1)} ms; connection {browser['state']}; gateway CPU "
+        f"{_fmt(browser['gateway_cpu_pct'])} %, RSS {_fmt(browser['gateway_rss_mb'])} MB.",
+    ]
+
+
 def engine_table(engine: list[dict[str, Any]]) -> list[str]:
     """The fan-out profile: one `ticks` update's cost inside Perspective as views are added."""
     lines = [
@@ -85,23 +114,22 @@ def write(out: Path, results: dict[str, Any]) -> str:
         "",
     ]
     lines += ingest_table(results["ingest"])
+    lines += peer_lines(results["peer"], results["ingest"])
     lines += [
-        "",
-        "## Peer",
-        "",
-        results["peer"],
         "",
         "## End-to-end latency (viewer sees row - event_time)",
         "",
-        "| ticks/s | viewers | samples | p50 ms | p95 ms | p99 ms | gateway CPU % | gateway RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ticks/s | viewers | views | samples | p50 ms | p95 ms | p99 ms | gateway CPU % | gateway RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in results["latency"]:
+        views = "shared" if case.get("shared", True) else "per client"
         lines.append(
-            f"| {case['rate']:,} | {case['viewers']} | {case['samples']:,} | {_fmt(case['p50_ms'], 1)} | "
-            f"{_fmt(case['p95_ms'], 1)} | {_fmt(case['p99_ms'], 1)} | {_fmt(case['gateway_cpu_pct'])} | "
-            f"{_fmt(case['gateway_rss_mb'])} |"
+            f"| {case['rate']:,} | {case['viewers']} | {views} | "
+            f"{case['samples']:,} | {_fmt(case['p50_ms'], 1)} | {_fmt(case['p95_ms'], 1)} | "
+            f"{_fmt(case['p99_ms'], 1)} | {_fmt(case['gateway_cpu_pct'])} | {_fmt(case['gateway_rss_mb'])} |"
         )
+    lines += browser_lines(results.get("browser"))
     lines += engine_table(results["engine"])
     mem = results["memory"]
     lines += [
