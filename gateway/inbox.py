@@ -5,21 +5,26 @@ only once its buffered records have been taken, so a loop that polled, then appl
 polled again left whatever reached the broker during an apply waiting at the broker for a
 whole further cycle (measured: ~2 apply cycles of latency at 10k ticks/s). Reading on while
 the worker applies keeps fetches going; the worker then takes everything read so far.
-Memory stays bounded: the reader waits while ``limit`` records are waiting.
+Memory stays bounded: the reader waits while ``limit`` records or ``max_bytes`` wait
+(an Arrow message carries thousands of ticks, so a count alone would not bound it).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Inbox(Generic[T]):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int, size: Callable[[T], int]) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
+        self.size = size
         self.items: list[T] = []
+        self.bytes = 0
         self._filled = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -28,20 +33,31 @@ class Inbox(Generic[T]):
         if not items:
             return
         self.items.extend(items)
+        self.bytes += sum(self.size(item) for item in items)
         self._filled.set()
-        if len(self.items) >= self.limit:
-            self._room.clear()
+        self._update_room()
 
     async def room(self) -> None:
-        """Returns once fewer than ``limit`` records wait."""
+        """Returns once fewer than ``limit`` records and ``max_bytes`` wait."""
         await self._room.wait()
 
     async def take(self) -> list[T]:
-        """Everything waiting, up to ``limit`` records (one table update); waits for at least one."""
+        """What is waiting, up to ``limit`` records or ``max_bytes`` (at least one record); waits for one."""
         await self._filled.wait()
-        taken, self.items = self.items[: self.limit], self.items[self.limit :]
+        count, taken_bytes = 0, 0
+        for item in self.items[: self.limit]:
+            if count and taken_bytes + self.size(item) > self.max_bytes:
+                break
+            count, taken_bytes = count + 1, taken_bytes + self.size(item)
+        taken, self.items = self.items[:count], self.items[count:]
+        self.bytes -= taken_bytes
         if not self.items:
             self._filled.clear()
-        if len(self.items) < self.limit:
-            self._room.set()
+        self._update_room()
         return taken
+
+    def _update_room(self) -> None:
+        if len(self.items) >= self.limit or self.bytes >= self.max_bytes:
+            self._room.clear()
+        else:
+            self._room.set()
