@@ -43,7 +43,12 @@ class ProducerSettings(BaseSettings):
         max_length=128,
         description="producer identity (default hostname-pid)",
     )
-    linger_ms: int = Field(5, ge=0, le=10_000, description="Kafka producer linger")
+    linger_ms: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="Kafka producer linger (0: each round is already one batch per partition)",
+    )
     max_batch_bytes: int = Field(1_048_576, ge=16_384, description="Kafka producer batch size in bytes")
     compression: Literal["lz4", "zstd", "none"] = Field("lz4", description="Kafka compression codec")
     startup_timeout_s: float = Field(
