@@ -35,9 +35,6 @@ START_WAIT_S = 10.0  # start() returns once connected, or after this long (then 
 REFRESH_S = 2.0  # end offsets, partitions, broker liveness
 ERROR_LOG_EVERY_S = 10.0  # at most one line per decode error reason in this long
 _STOP_TIMEOUT_S = 5.0
-# Read but not yet applied: about one full fetch from every partition (aiokafka's default
-# max_partition_fetch_bytes is 1 MiB), so reading never stalls and a backlog stays bounded.
-INBOX_BYTES = 16 * 1_048_576
 
 
 def _record_bytes(record: ConsumerRecord) -> int:
@@ -107,7 +104,9 @@ class Pipeline:
     async def _consume(self) -> None:
         """Apply what the reader has read, batch after batch (see gateway/inbox.py for why the
         reading runs on its own)."""
-        inbox: Inbox[ConsumerRecord] = Inbox(self.settings.max_records, INBOX_BYTES, _record_bytes)
+        inbox: Inbox[ConsumerRecord] = Inbox(
+            self.settings.max_records, self.settings.max_batch_bytes, _record_bytes
+        )
         reader = asyncio.create_task(self._read(inbox), name="ingest-reader")
         try:
             while True:

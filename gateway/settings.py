@@ -23,7 +23,14 @@ class GatewaySettings(BaseSettings):
         "replay", description="start position: replay the last REPLAY_SECONDS, earliest or latest"
     )
     replay_seconds: int = Field(300, ge=0, description="how far back `replay` starts")
-    max_records: int = Field(50_000, ge=1, description="records per poll, each poll is one table update")
+    max_records: int = Field(
+        50_000, ge=1, description="Kafka messages read ahead of the tables, and the most one update applies"
+    )
+    max_batch_bytes: int = Field(
+        32 * 1_048_576,
+        ge=1_048_576,
+        description="Kafka bytes read ahead of the tables, and the most one update applies (speed vs memory)",
+    )
     poll_timeout_ms: int = Field(20, ge=0, le=10_000, description="longest wait for a poll to fill")
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000, description="broker-side wait for a fetch to fill")
     dlq_topic: TopicName = Field("ticks.dlq", description="dead-letter topic for bad messages ('' disables)")
