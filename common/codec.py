@@ -110,6 +110,8 @@ def decode_arrow(value: bytes) -> pa.RecordBatch:
         table = table.select(list(FIELD_NAMES)).cast(ARROW_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise DecodeError("bad_arrow_schema", _short(exc)) from None
+    except ValueError as exc:  # pyarrow's cast says "with null values to non-nullable" this way
+        raise DecodeError("null_field", _short(exc)) from None
     batch = table.combine_chunks().to_batches()
     if not batch:
         raise DecodeError("empty_message", "Arrow stream holds no rows")

@@ -83,6 +83,6 @@ def _strict(index: int, value: bytes, errors: Errors) -> list[pa.RecordBatch]:
         return [decode_arrow(value)]
     except DecodeError as error:
         errors.append((index, error))
-    except Exception as exc:  # e.g. nulls in a nullable column fail the codec's cast with a bare ValueError
+    except Exception as exc:  # whatever the codec did not foresee still costs only this message
         errors.append((index, DecodeError("bad_arrow_schema", f"{type(exc).__name__}: {str(exc)[:200]}")))
     return []

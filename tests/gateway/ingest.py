@@ -69,7 +69,7 @@ def poison(index: int) -> tuple[str, Message]:
         ("non_finite", (b"k", encode_arrow([{**good, "price": float("nan")}]), as_arrow)),
         ("bad_arrow_schema", (b"k", _ipc(pa.record_batch({"symbol": ["A"]})), as_arrow)),
         (
-            "bad_arrow_schema",
+            "null_field",
             (b"k", _ipc(pa.RecordBatch.from_pylist([{**good, "price": None}], nullable)), as_arrow),
         ),
         ("unknown_content_type", (b"k", encode_json(good), [(CONTENT_TYPE, b"text/xml")])),

@@ -54,6 +54,8 @@ BAD: dict[str, str] = {
     "GATEWAY_MAX_FRAME_BYTES": "10",
     "GATEWAY_MAX_CONNECTIONS": "0",
     "GATEWAY_MAX_PENDING_BYTES": "1",
+    "GATEWAY_MAX_BATCH_BYTES": "1000",
+    "GATEWAY_SHARE_VIEWS": "sometimes",
     "GATEWAY_CLIENT_DIR": "/no/such/folder",
     "GATEWAY_LOG_LEVEL": "LOUD",
 }

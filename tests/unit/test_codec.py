@@ -138,6 +138,23 @@ def test_arrow_with_missing_column_is_rejected() -> None:
     assert _reason(decode_arrow, sink.getvalue().to_pybytes()) == "bad_arrow_schema"
 
 
+@pytest.mark.parametrize("column", ["symbol", "price", "seq", "event_time"])
+def test_arrow_with_a_null_in_a_required_column_is_rejected_by_name(column: str) -> None:
+    good = pa.ipc.open_stream(pa.py_buffer(encode_arrow([SAMPLE] * 3))).read_all()
+    index = good.schema.get_field_index(column)
+    field = good.schema.field(index).with_nullable(True)
+    values = good.column(index).to_pylist()
+    values[1] = None
+    table = good.set_column(index, field, pa.array(values, field.type))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    with pytest.raises(DecodeError) as caught:
+        decode_arrow(sink.getvalue().to_pybytes())
+    assert caught.value.reason == "null_field"
+    assert column in caught.value.detail
+
+
 def test_one_bad_row_rejects_the_whole_arrow_message() -> None:
     value = encode_arrow([SAMPLE, {**SAMPLE, "price": float("nan")}, SAMPLE])
     with pytest.raises(DecodeError) as caught:
