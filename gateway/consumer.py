@@ -32,6 +32,9 @@ class KafkaSource:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.positions: dict[int, int] = {}  # next offset to read, per partition
+        # next offset not yet applied to the tables: reading runs ahead of applying (gateway/inbox.py),
+        # and "caught up" must mean the tables hold the replay, not that it was fetched
+        self.applied: dict[int, int] = {}
         self.target: dict[int, int] = {}  # end offsets seen at start: "caught up" means reaching them
         self.ends: dict[int, int] = {}
         self.broker_up = False
@@ -84,8 +87,14 @@ class KafkaSource:
                 self.positions[tp.partition] = part[-1].offset + 1
         if records:
             self._mark_up()
-            self._check_caught_up()
         return records
+
+    def done(self, records: list[ConsumerRecord]) -> None:
+        """``records`` went through the tables (applied or rejected): they count towards caught up."""
+        for record in records:
+            if record.offset >= self.applied.get(record.partition, 0):
+                self.applied[record.partition] = record.offset + 1
+        self._check_caught_up()
 
     async def refresh(self) -> None:
         """Periodic: end offsets (lag, broker liveness), new partitions, rebuild after a long outage."""
@@ -154,6 +163,7 @@ class KafkaSource:
             await self._seek_start(fresh)
         for tp in tps:
             self.positions[tp.partition] = await self._consumer.position(tp)
+            self.applied.setdefault(tp.partition, self.positions[tp.partition])
 
     async def _seek_start(self, tps: list[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -205,7 +215,7 @@ class KafkaSource:
             await close_quietly(admin.close(), _CALL_TIMEOUT_S, "Kafka admin client")
 
     def _check_caught_up(self) -> None:
-        if not self.caught_up and all(self.positions.get(p, 0) >= end for p, end in self.target.items()):
+        if not self.caught_up and all(self.applied.get(p, 0) >= end for p, end in self.target.items()):
             self.caught_up = True
             log.info("caught up with the topic (replay done)")
 

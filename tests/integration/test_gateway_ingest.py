@@ -133,7 +133,7 @@ async def test_poison_is_counted_by_reason_dead_lettered_and_good_ticks_still_ap
         await eventually(lambda: pipeline.dead_letters.sent == 1000, what="all dead letters sent")
         applied = sorted(r["seq"] for r in rows(pipeline, "ticks") if r["producer_id"] == "clean")
         counted = {r: metric("gateway_decode_errors_total", reason=r) - before[r] for r in expected}
-    assert set(expected) == set(REASONS) - {"null_field"}  # JSON nulls are wrong_type, Arrow ones bad schema
+    assert set(expected) == set(REASONS)
     assert applied == list(range(1, 1001))
     assert counted == dict(expected)
     letters = await consume_all(kafka_bootstrap, f"{topic}.dlq", 1000)
@@ -167,6 +167,15 @@ async def test_arrow_messages_are_ingested_whole(kafka_bootstrap: str, topic: st
     assert {s: q["price"] for s, q in quotes.items()} == {
         s: t["price"] for s, t in last_per_symbol(ticks).items()
     }
+
+
+async def test_ready_only_once_the_replay_is_in_the_tables(kafka_bootstrap: str, topic: str) -> None:
+    ticks = market(5_000)
+    await produce(kafka_bootstrap, topic, [as_json(t) for t in ticks])
+    async with running(kafka_bootstrap, topic) as pipeline:
+        await eventually(lambda: pipeline.ready, what="ready")
+        applied_when_ready = pipeline.stats.ticks_total
+    assert applied_when_ready == len(ticks)
 
 
 async def test_start_latest_skips_what_was_there_and_is_caught_up_at_once(
