@@ -1,5 +1,6 @@
 """The gateway's HTTP + WebSocket server in this process, on a free loopback port, with its
-real handler, routes and settings, and tables the test fills itself (no Kafka)."""
+real handler, routes and settings, and tables the test fills itself (no Kafka); plus the few
+requests the server tests make of it (``http``, ``ask``, ``view_requests``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from typing import Any
 
 import perspective
 from prometheus_client import REGISTRY
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.websocket import WebSocketClientConnection
 
 from gateway.auth import TicketBook
 from gateway.handler import Connections
 from gateway.server import make_app
 from gateway.settings import GatewaySettings
 from harness.ports import free_port
+from tests.gateway_server.recorder import Recorder
 
 QUOTES = [
     {"symbol": "AAA", "price": 10.0, "volume": 100},
@@ -93,3 +97,31 @@ async def until(check: Callable[[], bool], timeout: float = 10.0, interval: floa
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def by_symbol(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(records, key=lambda r: str(r["symbol"]))
+
+
+async def http(gw: LiveGateway, path: str, method: str = "GET", **headers: str) -> HTTPResponse:
+    body = b"" if method == "POST" else None
+    request = HTTPRequest(gw.url + path, method=method, headers=headers, body=body)
+    return await AsyncHTTPClient().fetch(request, raise_error=False)
+
+
+async def view_requests() -> dict[str, bytes]:
+    """A real client's make-view, to-arrow and view-delete frames (replayable: the ids are its own)."""
+    async with Recorder({"quotes": QUOTES_SCHEMA}) as recorder:
+        view = await (await recorder.client.open_table("quotes")).view()
+        make_view = recorder.sent[-1]
+        await view.to_arrow()
+        to_arrow = recorder.sent[-1]
+        await view.delete()
+        return {"make_view": make_view, "to_arrow": to_arrow, "delete": recorder.sent[-1]}
+
+
+async def ask(ws: WebSocketClientConnection, message: bytes) -> bytes:
+    await ws.write_message(message, binary=True)
+    reply = await asyncio.wait_for(ws.read_message(), 5)
+    assert isinstance(reply, bytes)
+    return reply
