@@ -14,7 +14,7 @@ from aiokafka import ConsumerRecord
 
 from common.codec import EMPTY_BATCH
 from common.errors import DecodeError
-from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, parse_headers
+from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
 from common.schema import ARROW_SCHEMA
 from gateway.arrow_decode import decode_arrow_values
 from gateway.json_decode import decode_json_values
@@ -33,9 +33,11 @@ class Decoded:
 def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
     bad: Bad = []
     by_format: dict[str, list[ConsumerRecord]] = {CONTENT_TYPE_JSON: [], CONTENT_TYPE_ARROW: []}
+    # A producer sends the same headers on every message: check each distinct set once per poll.
+    checked: dict[Headers | None, str] = {}
     for record in records:
         try:
-            content_type = parse_headers(record.headers)
+            content_type = _content_type(record.headers, checked)
             if record.value is None:
                 raise DecodeError("empty_message", "message has no value (tombstone)")
             by_format[content_type].append(record)
@@ -53,6 +55,16 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
             batches.append(batch)
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
     return Decoded(_concat(batches), bad, json_messages, arrow_messages)
+
+
+def _content_type(headers: Headers | None, checked: dict[Headers | None, str]) -> str:
+    try:
+        return checked[headers]
+    except KeyError:
+        checked[headers] = content_type = parse_headers(headers)  # a DecodeError is never cached
+        return content_type
+    except TypeError:  # unhashable: not what aiokafka gives, but checked all the same
+        return parse_headers(headers)
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

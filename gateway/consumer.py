@@ -91,9 +91,11 @@ class KafkaSource:
 
     def done(self, records: list[ConsumerRecord]) -> None:
         """``records`` went through the tables (applied or rejected): they count towards caught up."""
-        for record in records:
-            if record.offset >= self.applied.get(record.partition, 0):
-                self.applied[record.partition] = record.offset + 1
+        # Offsets only grow within a partition, so the last record of each partition is its highest.
+        last = {record.partition: record.offset for record in records}
+        for partition, offset in last.items():
+            if offset >= self.applied.get(partition, 0):
+                self.applied[partition] = offset + 1
         self._check_caught_up()
 
     async def refresh(self) -> None:

@@ -24,6 +24,7 @@ class Inbox(Generic[T]):
         self.max_bytes = max_bytes
         self.size = size
         self.items: list[T] = []
+        self.sizes: list[int] = []  # of each waiting item, measured once (put and take run per record)
         self.bytes = 0
         self._filled = asyncio.Event()
         self._room = asyncio.Event()
@@ -32,8 +33,10 @@ class Inbox(Generic[T]):
     def put(self, items: list[T]) -> None:
         if not items:
             return
+        sizes = list(map(self.size, items))
         self.items.extend(items)
-        self.bytes += sum(self.size(item) for item in items)
+        self.sizes.extend(sizes)
+        self.bytes += sum(sizes)
         self._filled.set()
         self._update_room()
 
@@ -45,11 +48,12 @@ class Inbox(Generic[T]):
         """What is waiting, up to ``limit`` records or ``max_bytes`` (at least one record); waits for one."""
         await self._filled.wait()
         count, taken_bytes = 0, 0
-        for item in self.items[: self.limit]:
-            if count and taken_bytes + self.size(item) > self.max_bytes:
+        for size in self.sizes[: self.limit]:
+            if count and taken_bytes + size > self.max_bytes:
                 break
-            count, taken_bytes = count + 1, taken_bytes + self.size(item)
+            count, taken_bytes = count + 1, taken_bytes + size
         taken, self.items = self.items[:count], self.items[count:]
+        del self.sizes[:count]
         self.bytes -= taken_bytes
         if not self.items:
             self._filled.clear()

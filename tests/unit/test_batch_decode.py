@@ -1,0 +1,32 @@
+"""One poll's records -> good ticks plus the bad records and why: headers are judged per record,
+even though each distinct set of headers is checked only once per poll."""
+
+from __future__ import annotations
+
+from aiokafka import ConsumerRecord
+
+from common.codec import encode_json
+from common.headers import CONTENT_TYPE_JSON, make_headers
+from gateway.batch_decode import decode_records
+from tests.unit.ticks import SAMPLE
+
+GOOD = tuple(make_headers(CONTENT_TYPE_JSON, "p"))
+XML = (("content-type", b"text/xml"), ("schema-version", b"1"))
+
+
+def record(offset: int, headers: object) -> ConsumerRecord:
+    value = encode_json({**SAMPLE, "producer_id": "p", "seq": offset + 1})
+    return ConsumerRecord("t", 0, offset, 0, 0, b"k", value, None, 1, len(value), headers)
+
+
+def test_bad_headers_among_good_ones_are_each_rejected_and_the_good_ones_kept() -> None:
+    records = [record(n, XML if n % 3 == 1 else GOOD) for n in range(9)]
+    decoded = decode_records(records)
+    assert decoded.batch.column("seq").to_pylist() == [1, 3, 4, 6, 7, 9]
+    assert [(r.offset, e.reason) for r, e in decoded.bad] == [(n, "unknown_content_type") for n in (1, 4, 7)]
+
+
+def test_unhashable_headers_are_still_checked() -> None:
+    decoded = decode_records([record(0, [list(h) for h in GOOD]), record(1, [["content-type", b"x"]])])
+    assert decoded.batch.column("seq").to_pylist() == [1]
+    assert [e.reason for _, e in decoded.bad] == ["unknown_content_type"]
