@@ -22,8 +22,11 @@ ARENAS = 2
 # mmap, returned to the system when freed.
 MMAP_THRESHOLD = 1 << 20
 
+_trimmable: ctypes.CDLL | None = None
+
 
 def tune() -> None:
+    global _trimmable
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
@@ -31,5 +34,14 @@ def tune() -> None:
             libc.mallopt(_M_ARENA_MAX, ARENAS) == 1 and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
         ):
             raise OSError("mallopt refused")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        _trimmable = libc
     except (OSError, AttributeError) as error:  # not glibc: its allocator has its own defaults
         log.debug("malloc left at its defaults: %s", error)
+
+
+def trim() -> None:
+    """Give freed heap pages back to the system: glibc returns only the top of each heap by itself,
+    so pages freed below live blocks (every ring update frees some) stay in RSS until this."""
+    if _trimmable is not None:
+        _trimmable.malloc_trim(0)

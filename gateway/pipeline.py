@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from gateway import ingest_metrics as metrics
+from gateway import malloc
 from gateway.batch_decode import Bad, decode_records
 from gateway.consumer import KafkaSource
 from gateway.dlq import DeadLetters
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 START_WAIT_S = 10.0  # start() returns once connected, or after this long (then keeps trying)
 REFRESH_S = 2.0  # end offsets, partitions, broker liveness
+TRIM_EVERY_S = 5.0  # hand freed heap back to the system (gateway/malloc.py)
 ERROR_LOG_EVERY_S = 10.0  # at most one line per decode error reason in this long
 _STOP_TIMEOUT_S = 5.0
 
@@ -174,12 +176,15 @@ class Pipeline:
 
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()
-        last_refresh = 0.0
+        last_refresh = last_trim = 0.0
         while True:
             await asyncio.sleep(self.settings.stats_interval_ms / 1000)
             if time.monotonic() - last_refresh >= REFRESH_S:
                 last_refresh = time.monotonic()
                 await self.source.refresh()
+            if time.monotonic() - last_trim >= TRIM_EVERY_S:
+                last_trim = time.monotonic()
+                await loop.run_in_executor(self.executor, malloc.trim)
             try:
                 await loop.run_in_executor(self.executor, self._publish_stats)
             except Exception:  # a failed refresh of the stats rows must not end the refreshes
