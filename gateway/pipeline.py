@@ -133,9 +133,9 @@ class Pipeline:
             bad = await asyncio.get_running_loop().run_in_executor(self.executor, self._process, records)
         except Exception:  # a bug must not end ingest for good; the batch is lost, and said so
             log.exception("could not apply a batch of %d messages", len(records))
-            self.source.done(records)
             return
-        self.source.done(records)
+        finally:
+            self.source.done(records)  # applied or lost, these offsets are behind us either way
         metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
         if bad:
             self._count_bad(bad)
