@@ -7,7 +7,7 @@ import time
 
 import perspective
 
-from gateway.pipeline import Pipeline
+from gateway.app import build_pipeline
 from gateway.settings import GatewaySettings
 
 
@@ -16,7 +16,7 @@ async def gateway_ingest(bootstrap: str, topic: str, ticks: int, timeout: float 
     settings = GatewaySettings(
         bootstrap_servers=bootstrap, topic=topic, start="earliest", dlq_topic="", stats_interval_ms=1000
     )
-    pipeline = Pipeline(settings, perspective.Server())
+    pipeline = build_pipeline(settings, perspective.Server())
     started = time.perf_counter()
     await pipeline.start()
     try:

@@ -121,7 +121,9 @@ def consume(bootstrap: str, topic: str, ticks: int, timeout: float, tuned: bool 
     }
     # Off by default: measured here, the Kafka client's defaults (500 records a poll) ingest faster in
     # Deephaven than our gateway's sizing (50,000 a poll): 114k vs 85k ticks/s at 200k ticks, idle machine.
-    if tuned:  # the same fetch sizing as our gateway's consumer (gateway/consumer.py, gateway/settings.py)
+    if (
+        tuned
+    ):  # the same fetch sizing as our gateway's consumer (gateway/ingest/source.py, gateway/settings.py)
         config |= {
             "max.poll.records": "50000",
             "max.partition.fetch.bytes": str(8 * 1_048_576),

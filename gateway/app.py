@@ -1,19 +1,32 @@
-"""The gateway process: pipeline + Tornado server, stopped cleanly on SIGTERM."""
+"""The gateway process: where the ingest and serve wings meet, and the one place that builds
+and wires every collaborator; stopped cleanly on SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import perspective
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
 
 from common.runtime import install_stop_signals
-from gateway.auth import TicketBook
-from gateway.handler import Connections
-from gateway.pipeline import Pipeline
-from gateway.server import make_app
+from gateway.ingest.dlq import DeadLetters
+from gateway.ingest.pipeline import IngestParts, Pipeline
+from gateway.ingest.sequence import SequenceTracker
+from gateway.ingest.source import KafkaSource
+from gateway.ingest.stats import LiveStats
+from gateway.ingest.tables import create_tables
+from gateway.ingest.writer import TableWriter
+from gateway.serve.auth import TicketBook
+from gateway.serve.connections import Connections
+from gateway.serve.policy import RequestPolicy
+from gateway.serve.routes import make_app
+from gateway.serve.shared_views import SharedViews
+from gateway.serve.view_owners import ViewOwners
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -21,14 +34,43 @@ log = logging.getLogger(__name__)
 _MAX_BODY_BYTES = 64 * 1024  # the only request bodies are ticket requests, and they are empty
 
 
+def build_pipeline(
+    settings: GatewaySettings, server: Any, clients: Callable[[], int] = lambda: 0
+) -> Pipeline:
+    """The ingest wing: Kafka source, dead letters, tables and their writer, sequence, stats."""
+    tables = create_tables(server.new_local_client())
+    parts = IngestParts(
+        source=KafkaSource(settings),
+        dead_letters=DeadLetters(settings.bootstrap_servers, settings.dlq_topic, settings.dlq_replication),
+        tables=tables,
+        writer=TableWriter(tables, settings.ticks_limit, settings.bars_limit),
+        sequence=SequenceTracker(settings.gap_grace_ms / 1000),
+        stats=LiveStats(),
+    )
+    return Pipeline(settings, parts, clients)
+
+
+def build_policy(settings: GatewaySettings, server: Any) -> RequestPolicy:
+    """The serve wing's request policy: tickets, caps, view owners and (if on) shared views.
+
+    Call on the event loop: shared views answer clients on it.
+    """
+    views = ViewOwners()
+    shared = SharedViews(server, IOLoop.current(), views) if settings.share_views else None
+    local = server.new_local_client()  # lists the hosted tables: no view may be named like one
+    return RequestPolicy(
+        TicketBook(settings.token), settings.max_connections, local.get_hosted_table_names, views, shared
+    )
+
+
 async def run(settings: GatewaySettings) -> int:
     # Before anything else, so an early SIGTERM is a clean stop too.
     stop = install_stop_signals(asyncio.get_running_loop(), lambda: None)
     server = perspective.Server()
     connections = Connections()
-    pipeline = Pipeline(settings, server, clients=lambda: len(connections))
-    tickets = TicketBook(settings.token)
-    app = make_app(settings, server, pipeline, connections, tickets)
+    pipeline = build_pipeline(settings, server, clients=lambda: len(connections))
+    policy = build_policy(settings, server)
+    app = make_app(settings, server, pipeline, connections, policy)
     try:
         http = app.listen(settings.port, settings.host, max_body_size=_MAX_BODY_BYTES)
     except OSError as error:
@@ -38,7 +80,7 @@ async def run(settings: GatewaySettings) -> int:
         "gateway listening on http://%s:%d (auth %s)",
         settings.host,
         settings.port,
-        "on" if tickets.enabled else "off",
+        "on" if policy.tickets.enabled else "off",
     )
     await pipeline.start()
     await stop.wait()

@@ -1,4 +1,4 @@
-"""The gateway's Prometheus metrics (default registry, served at /metrics)."""
+"""The gateway's Prometheus metrics, both wings (default registry, served at /metrics)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ BATCH_TICKS = Histogram(
 UPDATE_SECONDS = Histogram("gateway_update_seconds", "decode + table update time per poll")
 BROKER_UP = Gauge("gateway_broker_up", "1 while the Kafka broker answers")
 RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was rebuilt")
+GAPS = Gauge("gateway_sequence_gaps", "seqs missing past the grace period, all producers (late fills undo)")
+OUT_OF_ORDER = Counter("gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer")
 WS_CLIENTS = Gauge("gateway_ws_clients", "open WebSocket connections")
 WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accepted")
 WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])

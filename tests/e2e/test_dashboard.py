@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from gateway.server import VENDOR_DIR
+from gateway.serve.routes import VENDOR_DIR
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
 from tests.e2e.browser import Dashboard, open_dashboard

@@ -16,7 +16,8 @@ from prometheus_client import REGISTRY
 from common.codec import encode_arrow, encode_json
 from common.headers import CONTENT_TYPE, CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.schema import ARROW_SCHEMA, Tick
-from gateway.pipeline import Pipeline
+from gateway.app import build_pipeline
+from gateway.ingest.pipeline import Pipeline
 from gateway.settings import GatewaySettings
 from tests.integration.kafka_io import Message
 from tests.unit.ticks import SAMPLE
@@ -100,7 +101,7 @@ def settings(bootstrap: str, topic: str, **changes: Any) -> GatewaySettings:
 
 @asynccontextmanager
 async def running(bootstrap: str, topic: str, **changes: Any) -> AsyncIterator[Pipeline]:
-    pipeline = Pipeline(settings(bootstrap, topic, **changes), perspective.Server())
+    pipeline = build_pipeline(settings(bootstrap, topic, **changes), perspective.Server())
     await pipeline.start()
     try:
         yield pipeline

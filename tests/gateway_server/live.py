@@ -14,9 +14,9 @@ from prometheus_client import REGISTRY
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection
 
-from gateway.auth import TicketBook
-from gateway.handler import Connections
-from gateway.server import make_app
+from gateway.app import build_policy
+from gateway.serve.connections import Connections
+from gateway.serve.routes import make_app
 from gateway.settings import GatewaySettings
 from harness.ports import free_port
 from tests.gateway_server.recorder import Recorder
@@ -44,16 +44,17 @@ class FakeReadiness:
 
 
 class LiveGateway:
-    def __init__(self, settings: GatewaySettings, tickets: TicketBook) -> None:
+    def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.tickets = tickets
         self.server = perspective.Server()
         self.local = self.server.new_local_client()
         self.quotes = self.local.table(QUOTES_SCHEMA, index="symbol", name="quotes")
         self.quotes.update(QUOTES)
         self.readiness = FakeReadiness()
         self.connections = Connections()
-        app = make_app(settings, self.server, self.readiness, self.connections, tickets)
+        self.policy = build_policy(settings, self.server)
+        self.tickets = self.policy.tickets
+        app = make_app(settings, self.server, self.readiness, self.connections, self.policy)
         self.http = app.listen(settings.port, "127.0.0.1")
 
     @property
@@ -74,7 +75,7 @@ class LiveGateway:
 async def live_gateway(**settings: Any) -> AsyncIterator[LiveGateway]:
     """``async with live_gateway(token=..., max_connections=2) as gw:`` (any GatewaySettings field)."""
     config = GatewaySettings(port=free_port(), host="127.0.0.1", **settings)
-    gateway = LiveGateway(config, TicketBook(config.token))
+    gateway = LiveGateway(config)
     try:
         yield gateway
     finally:

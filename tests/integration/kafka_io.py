@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from common.codec import batch_to_ticks, decode_arrow, decode_json_batch
 from common.headers import CONTENT_TYPE_ARROW, header
 from common.schema import Tick
-from gateway.aio import bounded, close_quietly
+from gateway.ingest.aio import bounded, close_quietly
 from harness.admin import describe_topic
 
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from gateway.server import VENDOR_DIR
+from gateway.serve.routes import VENDOR_DIR
 from harness.ports import free_port
 from harness.process import http_ok
 from tests.gateway_server.live import ask as _ask

@@ -16,7 +16,7 @@ import perspective
 import pytest
 from tornado.websocket import websocket_connect
 
-from gateway.protocol import MAKE_VIEW, error_response, read_head
+from gateway.serve.protocol import MAKE_VIEW, error_response, read_head
 from tests.gateway_server.frames import field, request
 from tests.gateway_server.live import QUOTES, QUOTES_SCHEMA, LiveGateway, live_gateway, refused, sample, until
 from tests.gateway_server.live import ask as _ask
@@ -222,7 +222,7 @@ async def test_a_deleted_view_id_can_be_used_again() -> None:
         ws = await websocket_connect(gw.ws_url)
         await _ask(ws, frames["make_view"])
         await _ask(ws, frames["delete"])
-        assert len(gw.connections.views) == 0
+        assert len(gw.policy.views) == 0
         assert b"refused" not in await _ask(ws, frames["make_view"])
         ws.close()
-        await until(lambda: len(gw.connections.views) == 0)  # released when the connection goes
+        await until(lambda: len(gw.policy.views) == 0)  # released when the connection goes

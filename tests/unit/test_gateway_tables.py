@@ -12,11 +12,11 @@ import pytest
 from common.codec import decode_arrow, decode_json_batch, encode_arrow, encode_json
 from common.errors import DecodeError
 from common.schema import Tick
-from gateway.arrow_decode import decode_arrow_values
-from gateway.bars import BarBook
-from gateway.json_decode import SLOW_PATH_BELOW, decode_json_values
-from gateway.tables import create_tables
-from gateway.writer import TableWriter
+from gateway.ingest.arrow_decode import decode_arrow_values
+from gateway.ingest.bars import BarBook
+from gateway.ingest.json_decode import SLOW_PATH_BELOW, decode_json_values
+from gateway.ingest.tables import create_tables
+from gateway.ingest.writer import TableWriter
 from tests.unit.ticks import SAMPLE
 
 SECOND = 1_764_050_000_000  # a whole second, in epoch ms

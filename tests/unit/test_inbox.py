@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.inbox import Inbox
+from gateway.ingest.inbox import Inbox
 
 
 async def test_take_waits_for_records_and_returns_all_read_so_far() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import perspective
 import pytest
 
-from gateway.outbox import Outbox
-from gateway.protocol import error_response, notification_key
+from gateway.serve.outbox import Outbox
+from gateway.serve.protocol import error_response, notification_key
 
 
 class Socket:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.protocol import MAKE_VIEW, MUTATING, error_response, new_view_id, read_head
+from gateway.serve.protocol import MAKE_VIEW, MUTATING, error_response, new_view_id, read_head
 from tests.gateway_server.frames import field, request
 from tests.gateway_server.recorder import Recorder
 

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 
 from common.codec import decode_arrow, encode_arrow
-from gateway.seqset import RangeSet
-from gateway.sequence import RESTART_MARGIN_MS, SequenceTracker
+from gateway.ingest.seqset import RangeSet
+from gateway.ingest.sequence import RESTART_MARGIN_MS, SequenceTracker
 from tests.unit.ticks import SAMPLE
 
 T0 = SAMPLE["event_time"]

@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
-from gateway.aio import bounded, close_quietly
-from gateway.ingest_metrics import BROKER_UP, LAG, RECONNECTS
+from gateway.ingest.aio import bounded, close_quietly
+from gateway.metrics import BROKER_UP, LAG, RECONNECTS
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class KafkaSource:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.positions: dict[int, int] = {}  # next offset to read, per partition
-        # next offset not yet applied to the tables: reading runs ahead of applying (gateway/inbox.py),
+        # next offset not yet applied to the tables: reading runs ahead of applying (gateway/ingest/inbox.py),
         # and "caught up" must mean the tables hold the replay, not that it was fetched
         self.applied: dict[int, int] = {}
         self.target: dict[int, int] = {}  # end offsets seen at start: "caught up" means reaching them

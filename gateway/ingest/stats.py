@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from gateway.ingest_metrics import LATENCY
+from gateway.metrics import LATENCY
 
 WINDOW_S = 5.0
 SAMPLES_PER_BATCH = 256

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.bars import BarBook, bars_table
-from gateway.tables import Tables
+from gateway.ingest.bars import BarBook, bars_table
+from gateway.ingest.tables import Tables
 
 
 def _dictionary(column: pa.Array) -> pa.Array:

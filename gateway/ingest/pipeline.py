@@ -14,21 +14,20 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord
 
-from gateway import ingest_metrics as metrics
-from gateway import malloc
-from gateway.batch_decode import Bad, decode_records
-from gateway.consumer import KafkaSource
-from gateway.dlq import DeadLetters
-from gateway.inbox import Inbox
-from gateway.sequence import SequenceTracker
+from gateway import malloc, metrics
+from gateway.ingest.dlq import DeadLetters
+from gateway.ingest.inbox import Inbox
+from gateway.ingest.routing import Bad, decode_records
+from gateway.ingest.sequence import SequenceTracker
+from gateway.ingest.source import KafkaSource
+from gateway.ingest.stats import LiveStats, Rates
+from gateway.ingest.tables import Tables
+from gateway.ingest.writer import TableWriter
 from gateway.settings import GatewaySettings
-from gateway.stats import LiveStats, Rates
-from gateway.tables import create_tables
-from gateway.writer import TableWriter
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +42,29 @@ def _record_bytes(record: ConsumerRecord) -> int:
     return len(record.value or b"")
 
 
+@dataclass(frozen=True)
+class IngestParts:
+    """The pipeline's collaborators, built and wired by gateway/app.py."""
+
+    source: KafkaSource
+    dead_letters: DeadLetters
+    tables: Tables
+    writer: TableWriter
+    sequence: SequenceTracker
+    stats: LiveStats
+
+
 class Pipeline:
     def __init__(
-        self, settings: GatewaySettings, server: Any, clients: Callable[[], int] = lambda: 0
+        self, settings: GatewaySettings, parts: IngestParts, clients: Callable[[], int] = lambda: 0
     ) -> None:
         self.settings = settings
-        self.tables = create_tables(server.new_local_client())
-        self.writer = TableWriter(self.tables, settings.ticks_limit, settings.bars_limit)
-        self.sequence = SequenceTracker(settings.gap_grace_ms / 1000)
-        self.stats = LiveStats()
-        self.source = KafkaSource(settings)
-        self.dead_letters = DeadLetters(
-            settings.bootstrap_servers, settings.dlq_topic, settings.dlq_replication
-        )
+        self.tables = parts.tables
+        self.writer = parts.writer
+        self.sequence = parts.sequence
+        self.stats = parts.stats
+        self.source = parts.source
+        self.dead_letters = parts.dead_letters
         self.clients = clients
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tables")
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,7 +113,7 @@ class Pipeline:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _consume(self) -> None:
-        """Apply what the reader has read, batch after batch (see gateway/inbox.py for why the
+        """Apply what the reader has read, batch after batch (see gateway/ingest/inbox.py for why the
         reading runs on its own)."""
         inbox: Inbox[ConsumerRecord] = Inbox(
             self.settings.max_records, self.settings.max_batch_bytes, _record_bytes

@@ -16,7 +16,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from gateway.protocol import notification_key
+from gateway.serve.protocol import notification_key
 
 Key = tuple[int, str, int]
 

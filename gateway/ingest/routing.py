@@ -16,8 +16,8 @@ from common.codec import EMPTY_BATCH
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
 from common.schema import ARROW_SCHEMA
-from gateway.arrow_decode import decode_arrow_values
-from gateway.json_decode import decode_json_values
+from gateway.ingest.arrow_decode import decode_arrow_values
+from gateway.ingest.json_decode import decode_json_values
 
 Bad = list[tuple[ConsumerRecord, DecodeError]]
 

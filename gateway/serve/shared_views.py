@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from tornado.ioloop import IOLoop
 
 from gateway import metrics
-from gateway.protocol import (
+from gateway.serve.protocol import (
     MAKE_VIEW,
     SERVER_ERROR,
     VIEW_DELETE,
@@ -45,7 +45,7 @@ from gateway.protocol import (
     string_field,
     uint_field,
 )
-from gateway.view_owners import ViewOwners
+from gateway.serve.view_owners import ViewOwners
 
 log = logging.getLogger(__name__)
 

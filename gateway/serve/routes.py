@@ -11,8 +11,11 @@ import perspective
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.auth import TicketBook
-from gateway.handler import Connections, TableSocket, refuse
+from gateway.serve.auth import TicketBook
+from gateway.serve.connections import Connections
+from gateway.serve.policy import RequestPolicy
+from gateway.serve.refusals import refuse
+from gateway.serve.socket import TableSocket
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -96,9 +99,14 @@ class Vendor(tornado.web.StaticFileHandler):
 
 
 def make_app(
-    settings: GatewaySettings, server: Any, pipeline: Readiness, connections: Connections, tickets: TicketBook
+    settings: GatewaySettings,
+    server: Any,
+    pipeline: Readiness,
+    connections: Connections,
+    policy: RequestPolicy,
 ) -> tornado.web.Application:
-    socket_args = {"server": server, "settings": settings, "tickets": tickets, "connections": connections}
+    tickets = policy.tickets
+    socket_args = {"server": server, "settings": settings, "connections": connections, "policy": policy}
     return tornado.web.Application(
         [
             (r"/websocket", TableSocket, socket_args),

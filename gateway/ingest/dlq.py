@@ -17,8 +17,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from common.errors import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
-from gateway.aio import bounded, close_quietly
-from gateway.ingest_metrics import DLQ, DLQ_FAILURES
+from gateway.ingest.aio import bounded, close_quietly
+from gateway.metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,162 @@
+"""The hardened Perspective WebSocket: a thin Tornado adapter around the request policy.
+
+Modelled on perspective.handlers.tornado.PerspectiveTornadoHandler; what a client may do
+is decided by gateway/serve/policy.py, this class only carries frames and bounds memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tornado.ioloop import IOLoop
+from tornado.websocket import (
+    WebSocketClosedError,
+    WebSocketHandler,
+    WebSocketProtocol,
+    WebSocketProtocol13,
+)
+
+from gateway import metrics
+from gateway.serve.connections import Connections
+from gateway.serve.outbox import Outbox
+from gateway.serve.policy import RequestPolicy, origin_allowed
+from gateway.serve.protocol import error_response, read_head
+from gateway.serve.refusals import refuse
+from gateway.settings import GatewaySettings
+
+_MESSAGE_TOO_BIG = 1009
+_POLICY_VIOLATION = 1008
+# Bytes in flight to one client before its frames queue up and update notifications conflate.
+_WATERMARK = 1 << 20
+
+
+class _FrameLimitProtocol(WebSocketProtocol13):
+    """Tornado itself closes a connection whose frame is over the limit: count that like ours."""
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if code == _MESSAGE_TOO_BIG and not self.server_terminated:
+            remote = self.handler.request.remote_ip if isinstance(self.handler, WebSocketHandler) else None
+            refuse("oversized_frame", remote, reason or "frame too big")
+        super().close(code, reason)
+
+
+class TableSocket(WebSocketHandler):
+    def initialize(
+        self, server: Any, settings: GatewaySettings, connections: Connections, policy: RequestPolicy
+    ) -> None:
+        self.server = server
+        self.settings_ = settings
+        self.connections = connections
+        self.policy = policy
+        self.loop = IOLoop.current()
+        self.outbox = Outbox(self._send, _WATERMARK, settings.max_pending_bytes, metrics.WS_CONFLATED.inc)
+        self.session: Any = None
+
+    def check_origin(self, origin: str) -> bool:
+        if origin_allowed(origin, self.settings_.allowed_origins):
+            return True
+        self._refuse("bad_origin", f"origin {origin!r} not in GATEWAY_ALLOWED_ORIGINS")
+        return False
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        # Tornado runs from here to open() without yielding, so the cap cannot be overshot.
+        refusal = self.policy.upgrade_refusal(
+            len(self.connections),
+            self.request.query_arguments,
+            lambda: self.get_query_argument("ticket", None),
+        )
+        if refusal is not None:
+            self._refuse(refusal.reason, refusal.detail)
+            self.set_status(refusal.status)
+            self.finish("too many connections" if refusal.status == 503 else refusal.reason)
+            return
+        await super().get(*args, **kwargs)
+
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if isinstance(protocol, WebSocketProtocol13):
+            protocol.__class__ = _FrameLimitProtocol
+        return protocol
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        # Updates are small frames that should leave now: with Nagle on, a frame written while
+        # the previous one is unacknowledged waits for the client's delayed ACK (~40 ms on Linux).
+        self.set_nodelay(True)
+        self.connections.open.add(self)
+        metrics.WS_CONNECTIONS.inc()
+        metrics.WS_CLIENTS.set(len(self.connections))
+        self.session = self.server.new_session(self._from_server)
+
+    def on_message(self, message: str | bytes) -> None:
+        metrics.WS_FRAMES.inc()
+        if not isinstance(message, bytes):
+            self._refuse("text_frame", "text frame on a binary protocol")
+            return
+        head = read_head(message)
+        if head is None:
+            # No reply: without a readable msg_id no client promise can be waiting for one.
+            self._refuse("malformed_request", f"malformed request of {len(message)} bytes")
+            return
+        problem = self.policy.problem(self, message, head)
+        if problem is not None:
+            # Reply rather than drop: a dropped request leaves the client's promise hanging.
+            reason, detail = problem
+            self._refuse(reason, detail)
+            self._write(error_response(head.msg_id, head.entity_id, detail))
+            return
+        if self.session is None:
+            return
+        try:
+            # Inline on the loop: reads are small, and perspective.Server serialises its own
+            # state against the pipeline's writer thread (upstream calls it from any thread).
+            if self.policy.shared_takes(self, message, head):
+                assert self.policy.shared is not None
+                self.policy.shared.request(self, message, head)
+            else:
+                self.session.handle_request(message)
+        except Exception as error:
+            self._refuse("request_failed", repr(error))
+            self._write(error_response(head.msg_id, head.entity_id, f"request failed: {error}"))
+
+    def on_close(self) -> None:
+        self.connections.open.discard(self)
+        metrics.WS_CLIENTS.set(len(self.connections))
+        self._end_session()
+
+    def _end_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+            self.policy.release(self)
+
+    def _from_server(self, message: bytes) -> None:
+        # Called on whichever thread touched a table: hop onto the IOLoop (add_callback is thread-safe).
+        self.loop.add_callback(self._write, bytes(message))
+
+    def deliver(self, message: bytes) -> None:
+        """A frame for this client from the shared views (on the IOLoop)."""
+        self._write(message)
+
+    def _write(self, message: bytes) -> None:
+        if self.ws_connection is None or self.session is None:
+            return
+        if self.outbox.send(message):
+            return
+        self._refuse(
+            "slow_client", f"{self.outbox.backlog} bytes unsent: closing a client that does not read"
+        )
+        self.close(_POLICY_VIOLATION, "too slow")
+        self._end_session()  # stop computing updates nobody will read
+
+    def _send(self, message: bytes) -> asyncio.Future[None]:
+        metrics.WS_BYTES_OUT.inc(len(message))
+        try:
+            return self.write_message(message, binary=True)
+        except WebSocketClosedError as error:  # the outbox sees a failed write and stops writing
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(error)
+            return failed
+
+    def _refuse(self, reason: str, detail: str) -> None:
+        refuse(reason, self.request.remote_ip, detail)
