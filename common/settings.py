@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXIT_BAD_CONFIG: Final = 2
@@ -52,6 +52,16 @@ Secret = Annotated[str, AfterValidator(_check_secret)]
 
 def settings_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore", case_sensitive=False)
+
+
+class KafkaServiceSettings(BaseSettings):
+    """The fields every Kafka service declares; each service adds its own, under its own env prefix."""
+
+    bootstrap_servers: BootstrapServers = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    topic: TopicName = Field(
+        "ticks", min_length=1, description="the ticks topic (the producer creates it if missing)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -6,19 +6,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings
 
-from common.settings import BootstrapServers, Secret, TopicName, settings_config
+from common.settings import KafkaServiceSettings, Secret, TopicName, settings_config
 
 REPOSITORY_CLIENT = Path(__file__).resolve().parent.parent / "client"
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(KafkaServiceSettings):
     model_config = settings_config("GATEWAY_")
 
     # Kafka
-    bootstrap_servers: BootstrapServers = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    topic: TopicName = Field("ticks", min_length=1, description="topic to consume (all partitions, no group)")
     start: Literal["replay", "earliest", "latest"] = Field(
         "replay", description="start position: replay the last REPLAY_SECONDS, earliest or latest"
     )
@@ -75,5 +72,3 @@ class GatewaySettings(BaseSettings):
         if not (Path(value) / "index.html").is_file():
             raise ValueError(f"{value!r} has no index.html")
         return value
-
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")

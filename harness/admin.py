@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
+
+from common.aio import bounded
+from common.topics import ensure_topic
 
 T = TypeVar("T")
 
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness-admin")
 
 
-def run_sync(factory: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(factory(), timeout)
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]], timeout: float = 30.0) -> T:
+    async def within() -> T:
+        return await bounded(factory(), timeout)
 
-    return _POOL.submit(asyncio.run, bounded()).result()
+    return _POOL.submit(asyncio.run, within()).result()
 
 
 async def _with_admin(bootstrap: str, action: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
@@ -45,12 +48,7 @@ def describe_cluster(bootstrap: str, timeout: float = 10.0) -> dict[str, Any]:
 def create_topic(
     bootstrap: str, name: str, partitions: int, replication: int, config: dict[str, str] | None = None
 ) -> None:
-    topic = NewTopic(name, partitions, replication, topic_configs=config or {})
-
-    async def action(admin: AIOKafkaAdminClient) -> None:
-        await admin.create_topics([topic])
-
-    run_sync(lambda: _with_admin(bootstrap, action))
+    run_sync(lambda: ensure_topic(bootstrap, name, partitions, replication, 10.0, config))
 
 
 def describe_topic(bootstrap: str, name: str) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Kafka client lifecycle: create the topic, start an idempotent producer, retry until a deadline.
 
-Every call that talks to the broker is wrapped in ``asyncio.wait_for``: aiokafka's start,
-send and stop can hang while the broker is down (aiokafka #1101).
+Every call that talks to the broker is bounded (common/aio.py): aiokafka's start, send
+and stop can hang while the broker is down (aiokafka #1101).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from common.aio import bounded, close_quietly
+from common.topics import ensure_topic
 from producer.settings import ProducerSettings
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ class StartupError(Exception):
     """Kafka stayed unreachable (or refused the topic) for the whole startup timeout."""
 
 
-class TopicError(Exception):
-    """The broker answered CreateTopics with an error (e.g. replication above the broker count)."""
-
-
 async def connect(settings: ProducerSettings, stop: asyncio.Event) -> AIOKafkaProducer | None:
     """A started producer with the topic in place; None if ``stop`` was set while retrying."""
     deadline = time.monotonic() + settings.startup_timeout_s
@@ -41,7 +37,7 @@ async def connect(settings: ProducerSettings, stop: asyncio.Event) -> AIOKafkaPr
     while not stop.is_set():
         try:
             return await _start(settings)
-        except (TimeoutError, KafkaError, OSError, TopicError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:  # TopicError is a KafkaError
             reason = str(exc) or type(exc).__name__
             left = deadline - time.monotonic()
             if left <= 0:
@@ -63,10 +59,12 @@ async def connect(settings: ProducerSettings, stop: asyncio.Event) -> AIOKafkaPr
 
 
 async def _start(settings: ProducerSettings) -> AIOKafkaProducer:
-    await ensure_topic(settings)
+    s = settings
+    if await ensure_topic(s.bootstrap_servers, s.topic, s.partitions, s.replication, s.send_timeout_s):
+        log.info("created topic %r (%d partitions, replication %d)", s.topic, s.partitions, s.replication)
     producer = new_producer(settings)
     try:
-        await asyncio.wait_for(producer.start(), settings.send_timeout_s)
+        await bounded(producer.start(), settings.send_timeout_s)
     except BaseException:
         await stop_producer(producer)
         raise
@@ -94,41 +92,7 @@ def new_producer(settings: ProducerSettings) -> AIOKafkaProducer:
 
 
 async def stop_producer(producer: AIOKafkaProducer) -> None:
-    try:
-        await asyncio.wait_for(producer.stop(), STOP_TIMEOUT_S)
-    except (TimeoutError, KafkaError, OSError) as exc:
-        log.warning("Kafka producer did not stop cleanly: %s", type(exc).__name__)
-
-
-async def ensure_topic(settings: ProducerSettings) -> None:
-    s = settings
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(s.send_timeout_s * 1000)
-    )
-    try:
-        await asyncio.wait_for(admin.start(), s.send_timeout_s)
-        if s.topic in await asyncio.wait_for(admin.list_topics(), s.send_timeout_s):
-            return
-        response = await asyncio.wait_for(
-            admin.create_topics([NewTopic(s.topic, s.partitions, s.replication)]), s.send_timeout_s
-        )
-        _check_created(response, s)
-    except TopicAlreadyExistsError:
-        pass  # another producer won the race: fine
-    finally:
-        with contextlib.suppress(TimeoutError, KafkaError, OSError):
-            await asyncio.wait_for(admin.close(), STOP_TIMEOUT_S)
-
-
-def _check_created(response: Any, s: ProducerSettings) -> None:
-    """CreateTopics reports per-topic errors in the response instead of raising them."""
-    for entry in response.topic_errors:
-        code = int(entry[1])
-        if code == 0:
-            log.info("created topic %r (%d partitions, replication %d)", s.topic, s.partitions, s.replication)
-        elif for_code(code) is not TopicAlreadyExistsError:
-            message = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__
-            raise TopicError(f"cannot create topic {s.topic!r}: {message}")
+    await close_quietly(producer.stop(), STOP_TIMEOUT_S, "Kafka producer")
 
 
 class KeyPartitions:

@@ -29,6 +29,8 @@ from aiokafka.errors import (
 )
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from common.aio import bounded
+from common.throttle import LogThrottle
 from producer.buffer import Outgoing, TickBuffer
 from producer.kafka import KeyPartitions
 from producer.metrics import Tally
@@ -86,7 +88,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._closing = False
         self._failures = 0
-        self._last_warning: dict[str, float] = {}
+        self._throttle = LogThrottle(WARN_EVERY_S)
 
     @property
     def buffered_ticks(self) -> int:
@@ -124,7 +126,7 @@ class Sender:
         """Hand one round to aiokafka; False (messages given back) if Kafka did not take it all."""
         taken = self.buffer.take(self.settings.max_batch_bytes * BATCHES_PER_ROUND)
         try:
-            partitions = await asyncio.wait_for(
+            partitions = await bounded(
                 self._producer.partitions_for(self.settings.topic), self.settings.send_timeout_s
             )
         except (TimeoutError, KafkaError) as exc:
@@ -154,7 +156,7 @@ class Sender:
         """Submit in order; return the batches aiokafka did not accept and why."""
         for position, batch in enumerate(batches):
             try:
-                future = await asyncio.wait_for(
+                future = await bounded(
                     self._producer.send_batch(batch.builder, self.settings.topic, partition=partition),
                     self.settings.send_timeout_s,
                 )
@@ -212,7 +214,5 @@ class Sender:
 
     def _warn(self, text: str, *args: object) -> None:
         # Each kind once every few seconds: an outage fails a round every RETRY_PAUSE_S.
-        now = time.monotonic()
-        if now - self._last_warning.get(text, 0.0) >= WARN_EVERY_S:
-            self._last_warning[text] = now
+        if self._throttle.ready(text) is not None:
             log.warning(text, *args)

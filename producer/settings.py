@@ -8,9 +8,8 @@ import socket
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings
 
-from common.settings import BootstrapServers, TopicName, settings_config
+from common.settings import KafkaServiceSettings, settings_config
 
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 
@@ -20,11 +19,9 @@ def default_producer_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class ProducerSettings(BaseSettings):
+class ProducerSettings(KafkaServiceSettings):
     model_config = settings_config("PRODUCER_")
 
-    bootstrap_servers: BootstrapServers = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    topic: TopicName = Field("ticks", min_length=1, description="topic to publish to (created if missing)")
     partitions: int = Field(6, ge=1, le=1000, description="partitions when the topic is created")
     replication: int = Field(1, ge=1, le=5, description="replication factor when the topic is created")
     format: Literal["json", "arrow"] = Field(
@@ -61,7 +58,6 @@ class ProducerSettings(BaseSettings):
         200_000, ge=1, description="ticks held while Kafka is away; beyond it the oldest are dropped"
     )
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port (0 = off)")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
     @field_validator("shard")
     @classmethod

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
+from common.aio import bounded, close_quietly
 from common.errors import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
-from gateway.ingest.aio import bounded, close_quietly
+from common.throttle import LogThrottle
+from common.topics import ensure_topic
 from gateway.metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class DeadLetters:
         self._producer: AIOKafkaProducer | None = None
         self._queue: asyncio.Queue[tuple[ConsumerRecord, DecodeError]] = asyncio.Queue(QUEUE_LIMIT)
         self._task: asyncio.Task[None] | None = None
-        self._last_warning = 0.0
+        self._throttle = LogThrottle(10.0)  # a flood must not flood the log
 
     def submit(self, bad: Bad) -> None:
         """Queue ``bad`` for the dead-letter topic (never blocks; drops and counts when full)."""
@@ -120,16 +120,8 @@ class DeadLetters:
         return self._producer
 
     async def _ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
-        try:
-            await bounded(admin.start(), _TIMEOUT_S)
-            if self.topic not in await bounded(admin.list_topics(), _TIMEOUT_S):
-                await bounded(admin.create_topics([NewTopic(self.topic, 1, self.replication)]), _TIMEOUT_S)
-                log.info("created dead-letter topic %r", self.topic)
-        except TopicAlreadyExistsError:
-            pass
-        finally:
-            await close_quietly(admin.close(), _TIMEOUT_S, "dead-letter admin client")
+        if await ensure_topic(self._bootstrap, self.topic, 1, self.replication, _TIMEOUT_S):
+            log.info("created dead-letter topic %r", self.topic)
 
     async def _close(self) -> None:
         producer, self._producer = self._producer, None
@@ -139,7 +131,5 @@ class DeadLetters:
     def _fail(self, count: int, why: str) -> None:
         self.failed += count
         DLQ_FAILURES.inc(count)
-        now = time.monotonic()
-        if now - self._last_warning >= 10:  # rate-limited: a flood must not flood the log
-            self._last_warning = now
+        if self._throttle.ready() is not None:
             log.error("%s (%d dead letters lost so far)", why, self.failed)

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord
 
+from common.throttle import LogThrottle
 from gateway import malloc, metrics
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
@@ -69,8 +69,7 @@ class Pipeline:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tables")
         self._tasks: list[asyncio.Task[None]] = []
         self._rates = Rates()
-        self._unlogged: Counter[str] = Counter()  # decode errors per reason since its last log line
-        self._logged_at: dict[str, float] = {}
+        self._throttle = LogThrottle(ERROR_LOG_EVERY_S)  # decode errors: one line per reason
         self._stopped = False
 
     def readiness(self) -> dict[str, bool]:
@@ -166,14 +165,13 @@ class Pipeline:
 
     def _count_bad(self, bad: Bad) -> None:
         self.stats.decode_errors += len(bad)
-        now = time.monotonic()
         for record, error in bad:
             metrics.DECODE_ERRORS.labels(error.reason).inc()
-            self._unlogged[error.reason] += 1
-            if now - self._logged_at.get(error.reason, -ERROR_LOG_EVERY_S) >= ERROR_LOG_EVERY_S:
+            held = self._throttle.ready(error.reason)
+            if held is not None:
                 log.warning(
                     "rejected %d %s message(s) in the last %.0fs; e.g. %s/%d@%d: %s",
-                    self._unlogged.pop(error.reason),
+                    held + 1,
                     error.reason,
                     ERROR_LOG_EVERY_S,
                     record.topic,
@@ -181,7 +179,6 @@ class Pipeline:
                     record.offset,
                     error.detail,
                 )
-                self._logged_at[error.reason] = now
 
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()

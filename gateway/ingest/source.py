@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
-from gateway.ingest.aio import bounded, close_quietly
+from common.aio import bounded, close_quietly
+from common.throttle import LogThrottle
 from gateway.metrics import BROKER_UP, LAG, RECONNECTS
 from gateway.settings import GatewaySettings
 
@@ -42,7 +43,7 @@ class KafkaSource:
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._down_since: float | None = None
-        self._last_warning = 0.0
+        self._throttle = LogThrottle(10.0)  # an outage fails every poll: one line per 10 s
         self._rebuild = False  # set by refresh, carried out by poll
         self._connecting = False
 
@@ -233,7 +234,5 @@ class KafkaSource:
         BROKER_UP.set(0)
         if self._down_since is None:
             self._down_since = time.monotonic()
-        now = time.monotonic()
-        if now - self._last_warning > 10:
-            self._last_warning = now
+        if self._throttle.ready() is not None:
             log.warning("%s", why)

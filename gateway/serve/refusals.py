@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 
+from common.throttle import LogThrottle
 from gateway import metrics
 
 log = logging.getLogger(__name__)
 
-_LOG_EVERY_S = 10.0
-_last_logged: dict[str, float] = {}
-_unlogged: dict[str, int] = {}
+_throttle = LogThrottle(10.0)
 
 
 def refuse(reason: str, remote: str | None, detail: str) -> None:
@@ -20,9 +18,6 @@ def refuse(reason: str, remote: str | None, detail: str) -> None:
     One line per reason per 10 s: a hostile client must not be able to flood the log.
     """
     metrics.WS_REFUSED.labels(reason).inc()
-    now = time.monotonic()
-    if now - _last_logged.get(reason, -_LOG_EVERY_S) < _LOG_EVERY_S:
-        _unlogged[reason] = _unlogged.get(reason, 0) + 1
-        return
-    _last_logged[reason] = now
-    log.info("%s from %s: %s (%d more since the last line)", reason, remote, detail, _unlogged.pop(reason, 0))
+    held = _throttle.ready(reason)
+    if held is not None:
+        log.info("%s from %s: %s (%d more since the last line)", reason, remote, detail, held)

@@ -1,8 +1,9 @@
-"""Time limits that hold even when the awaited client code swallows cancellation.
+"""Time limits for every Kafka call of both services, holding even when the client swallows cancellation.
 
-``asyncio.wait_for`` waits for the cancelled coroutine to finish, and a Kafka client
-stuck on a dead broker may never finish (aiokafka #703, #1101). Here the task is
-cancelled and abandoned instead, so the caller always gets control back on time.
+aiokafka's start, send, stop and admin calls can hang while the broker is down (aiokafka
+#703, #1101), and ``asyncio.wait_for`` waits for the cancelled coroutine to finish, which
+such a call may never do. Here the task is cancelled and abandoned instead, so the caller
+always gets control back on time.
 """
 
 from __future__ import annotations
