@@ -13,8 +13,8 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 from bench.stack import Sampler, gateway, producer
+from harness.browser import CHROMIUM, FLAGS, open_dashboard
 from harness.cluster import KafkaCluster
-from tests.e2e.browser import CHROMIUM, FLAGS, open_dashboard
 
 WARMUP_S = 5.0  # the page loads the viewer bundle and binds its viewers first
 

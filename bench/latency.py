@@ -13,7 +13,7 @@ import orjson
 
 from bench.stack import Sampler, gateway, producer, viewer_command
 from harness.cluster import KafkaCluster
-from tests.services import ROOT
+from harness.services import ROOT
 
 VIEWER_PROCESSES = 2  # one per core: a single Python process cannot serve 100 clients' updates
 

@@ -11,7 +11,7 @@ from typing import Any
 from bench.data import preload
 from bench.stack import Sampler, gateway
 from harness.cluster import KafkaCluster
-from tests.services import metric
+from harness.services import metric
 
 
 def run_memory(kafka: KafkaCluster, ticks: int, log_dir: Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.stack import producer
 from harness.cluster import KafkaCluster
-from tests.services import summary
+from harness.services import summary
 
 
 def run_scaling(kafka: KafkaCluster, count: int, fmt: str, seconds: float, log_dir: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 
 from harness.process import ManagedProcess
-from tests.services import Gateway, start_gateway, start_producer
+from harness.services import Gateway, start_gateway, start_producer
 
 
 def gateway(bootstrap: str, topic: str, log_dir: Path, ready: bool = True, **settings: object) -> Gateway:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from tests.psp import connect
+from harness.psp import connect
 
 MAX_SAMPLES = 200_000
 

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.__main__ import up
 from harness.errors import HarnessError
+from harness.local import up
 from harness.process import ManagedProcess, http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

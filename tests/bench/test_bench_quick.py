@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.services import ROOT
+from harness.services import ROOT
 
 QUICK_TIMEOUT_S = 600
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from harness.cluster import _replication_settings
-from tests.compose.compose_file import (
+from tests.support.compose_file import (
     CLUSTER,
     cluster,
     dclint_problems,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.compose.compose_file import (
+from tests.support.compose_file import (
     COMPOSE,
     ROOT,
     client_variables,

@@ -13,8 +13,8 @@ import pytest
 
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
-from tests.compose.compose_file import ROOT, services
-from tests.psp import connect, eventually, rows
+from harness.psp import connect, eventually, rows
+from tests.support.compose_file import ROOT, services
 
 pytestmark = pytest.mark.integration
 

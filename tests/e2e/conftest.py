@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from harness.browser import CHROMIUM, FLAGS
 from harness.process import ManagedProcess
-from tests.e2e.browser import CHROMIUM, FLAGS
-from tests.services import Gateway, start_gateway, start_producer
+from harness.services import Gateway, start_gateway, start_producer
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,11 @@ import pytest
 from playwright.async_api import Browser
 
 from gateway.serve.routes import VENDOR_DIR
+from harness.browser import Dashboard, open_dashboard
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
-from tests.e2e.browser import Dashboard, open_dashboard
-from tests.psp import eventually
-from tests.services import ROOT, Gateway
+from harness.psp import eventually
+from harness.services import ROOT, Gateway
 
 pytestmark = pytest.mark.e2e
 SYMBOLS = 50

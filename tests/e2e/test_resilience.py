@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from tests.e2e.browser import Dashboard, open_dashboard
-from tests.psp import eventually
-from tests.services import Gateway, start_gateway
+from harness.browser import Dashboard, open_dashboard
+from harness.psp import eventually
+from harness.services import Gateway, start_gateway
 
 pytestmark = pytest.mark.e2e
 

@@ -14,43 +14,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClosedError, websocket_connect
 
-from common.codec import encode_arrow, encode_json
-from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
-from common.schema import Tick
+from common.codec import encode_arrow
+from common.headers import CONTENT_TYPE_ARROW, make_headers
 from harness.cluster import KafkaCluster
 from harness.process import http_ok, wait_for
-from tests.integration.kafka_io import Message, produce
-from tests.psp import connect, eventually, rows
-from tests.services import Gateway, metric, start_gateway
-from tests.unit.ticks import SAMPLE
+from harness.psp import connect, eventually, rows
+from harness.services import Gateway, metric, start_gateway
+from tests.support.ingest import as_json
+from tests.support.kafka_io import produce
+from tests.support.ticks import SYMBOLS
+from tests.support.ticks import numbered as tick
 
 pytestmark = pytest.mark.integration
-
-SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]
-
-
-def tick(seq: int, producer: str = "p1", **changes: Any) -> Tick:
-    symbol = SYMBOLS[seq % len(SYMBOLS)]
-    price = 100.0 + seq
-    base: Tick = {
-        **SAMPLE,
-        "symbol": symbol,
-        "seq": seq,
-        "producer_id": producer,
-        "price": price,
-        "bid": price - 0.05,
-        "ask": price + 0.05,
-        "volume": 1000 * seq,
-        "close": price,
-        "high": price + 1,
-        "low": 99.0,
-        "event_time": 1_764_000_000_000 + 100 * seq,
-    }
-    return {**base, **changes}  # type: ignore[typeddict-item]
-
-
-def as_json(t: Tick) -> Message:
-    return (t["symbol"].encode(), encode_json(t), make_headers(CONTENT_TYPE_JSON, t["producer_id"]))
 
 
 async def table_size(gateway: Gateway, table: str) -> int:

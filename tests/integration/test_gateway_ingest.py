@@ -14,7 +14,7 @@ from common.errors import REASONS
 from common.headers import ERROR_REASON, SOURCE, header
 from common.schema import Tick
 from harness.kafka import KafkaCluster
-from tests.gateway.ingest import (
+from tests.support.ingest import (
     T0,
     as_arrow,
     as_json,
@@ -27,7 +27,7 @@ from tests.gateway.ingest import (
     running,
     tick,
 )
-from tests.integration.kafka_io import consume_all, produce
+from tests.support.kafka_io import consume_all, produce
 
 pytestmark = pytest.mark.integration
 

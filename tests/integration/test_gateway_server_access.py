@@ -17,12 +17,12 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.gateway_server.live import QUOTES, LiveGateway, live_gateway, refused, sample, until
-from tests.gateway_server.live import by_symbol as _by_symbol
-from tests.gateway_server.live import http as _http
-from tests.gateway_server.recorder import Recorder
-from tests.psp import connect, rows
-from tests.reliability.rawws import frame, handshake
+from harness.psp import connect, rows
+from tests.support.live import QUOTES, LiveGateway, live_gateway, refused, sample, until
+from tests.support.live import by_symbol as _by_symbol
+from tests.support.live import http as _http
+from tests.support.rawws import frame, handshake
+from tests.support.recorder import Recorder
 
 TOKEN = "correct-horse-battery-staple"
 

@@ -22,12 +22,12 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 from gateway.serve.routes import VENDOR_DIR
 from harness.ports import free_port
 from harness.process import http_ok
-from tests.gateway_server.live import ask as _ask
-from tests.gateway_server.live import http as _http
-from tests.gateway_server.live import live_gateway, until
-from tests.gateway_server.live import view_requests as _view_requests
-from tests.psp import connect
-from tests.services import start_gateway
+from harness.psp import connect
+from harness.services import start_gateway
+from tests.support.live import ask as _ask
+from tests.support.live import http as _http
+from tests.support.live import live_gateway, until
+from tests.support.live import view_requests as _view_requests
 
 # -- HTTP routes ---------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from harness import node as node_module
 from harness.kafka import HarnessError, KafkaCluster
 from harness.ports import free_ports
 from harness.process import ManagedProcess, wait_for
-from tests.integration.kafka_io import Message, consume_all, partitions_of, produce
-from tests.unit.ticks import SAMPLE
+from tests.support.kafka_io import Message, consume_all, partitions_of, produce
+from tests.support.ticks import SAMPLE
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

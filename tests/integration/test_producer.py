@@ -17,9 +17,9 @@ from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, header
 from common.schema import FIELD_NAMES, SCHEMA_VERSION, Tick
 from harness.cluster import KafkaCluster
 from harness.process import ManagedProcess
-from tests.integration.kafka_io import consume_all, decode_records, tick_count
-from tests.producer.probe import read_metrics, start_watched
-from tests.services import ROOT, start_producer, summary
+from harness.services import ROOT, start_producer, summary
+from tests.support.kafka_io import consume_all, decode_records, tick_count
+from tests.support.probe import read_metrics, start_watched
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import perspective
 import pyarrow as pa
 import pytest
 
-from tests.gateway_server.live import LiveGateway, live_gateway, sample, until
-from tests.psp import connect
+from harness.psp import connect
+from tests.support.live import LiveGateway, live_gateway, sample, until
 
 
 def _shared() -> tuple[float, float]:

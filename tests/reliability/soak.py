@@ -23,7 +23,7 @@ import orjson
 
 from bench.stack import Sampler, viewer_command
 from harness.cluster import KafkaCluster
-from tests.services import ROOT, metric, start_gateway, start_producer, summary
+from harness.services import ROOT, metric, start_gateway, start_producer, summary
 
 SAMPLE_S = 10
 VIEWERS = 20

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.services import ROOT
+from harness.services import ROOT
 
 # One bad value per setting; a setting missing here fails test_every_setting_has_a_bad_value.
 BAD: dict[str, str] = {

@@ -12,9 +12,9 @@ import pytest
 
 from harness.cluster import KafkaCluster
 from harness.process import ManagedProcess
-from tests.integration.kafka_io import consume_all, decode_records, tick_count
-from tests.psp import connect, eventually, rows
-from tests.services import start_gateway, start_producer, summary
+from harness.psp import connect, eventually, rows
+from harness.services import start_gateway, start_producer, summary
+from tests.support.kafka_io import consume_all, decode_records, tick_count
 
 pytestmark = pytest.mark.integration
 

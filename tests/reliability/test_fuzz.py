@@ -20,7 +20,7 @@ from common.codec import (
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON
 from common.schema import FIELD_NAMES, MAX_INTEGER, MAX_PRICE, MAX_STRING_LENGTH
-from tests.unit.ticks import SAMPLE, ticks
+from tests.support.ticks import SAMPLE, ticks
 
 hostile_values = st.one_of(
     st.none(),

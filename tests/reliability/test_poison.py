@@ -13,10 +13,10 @@ from common.errors import REASONS
 from common.headers import ERROR_REASON, SOURCE, header
 from common.schema import Tick
 from harness.process import wait_for
-from tests.gateway.ingest import as_arrow, as_json, poison, tick
-from tests.integration.kafka_io import Message, consume_all, produce
-from tests.psp import connect, eventually, rows
-from tests.services import metric, start_gateway
+from harness.psp import connect, eventually, rows
+from harness.services import metric, start_gateway
+from tests.support.ingest import as_arrow, as_json, poison, tick
+from tests.support.kafka_io import Message, consume_all, produce
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,12 @@ import psutil
 import pytest
 from tornado.websocket import websocket_connect
 
-from tests.integration.kafka_io import produce
-from tests.integration.test_gateway import as_json, tick
-from tests.psp import connect, eventually, rows
-from tests.reliability.rawws import frame, handshake
-from tests.services import Gateway, metric, start_gateway
+from harness.psp import connect, eventually, rows
+from harness.services import Gateway, metric, start_gateway
+from tests.support.ingest import as_json
+from tests.support.kafka_io import produce
+from tests.support.rawws import frame, handshake
+from tests.support.ticks import numbered as tick
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 from common.codec import encode_json
 from common.headers import CONTENT_TYPE_JSON, make_headers
 from gateway.ingest.routing import decode_records
-from tests.unit.ticks import SAMPLE
+from tests.support.ticks import SAMPLE
 
 GOOD = tuple(make_headers(CONTENT_TYPE_JSON, "p"))
 XML = (("content-type", b"text/xml"), ("schema-version", b"1"))

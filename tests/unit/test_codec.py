@@ -24,7 +24,7 @@ from common.codec import (
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.schema import ARROW_SCHEMA, FIELD_NAMES, Tick, perspective_schema
-from tests.unit.ticks import SAMPLE, ticks
+from tests.support.ticks import SAMPLE, ticks
 
 
 def _with(**changes: Any) -> bytes:

@@ -17,7 +17,7 @@ from gateway.ingest.bars import BarBook
 from gateway.ingest.json_decode import SLOW_PATH_BELOW, decode_json_values
 from gateway.ingest.tables import create_tables
 from gateway.ingest.writer import TableWriter
-from tests.unit.ticks import SAMPLE
+from tests.support.ticks import SAMPLE
 
 SECOND = 1_764_050_000_000  # a whole second, in epoch ms
 

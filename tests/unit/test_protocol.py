@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.serve.protocol import MAKE_VIEW, MUTATING, error_response, new_view_id, read_head
-from tests.gateway_server.frames import field, request
-from tests.gateway_server.recorder import Recorder
+from tests.support.frames import field, request
+from tests.support.recorder import Recorder
 
 TABLES = {"t": {"x": "integer"}, "u": {"x": "integer"}}
 Action = Callable[[Any], Awaitable[Any]]

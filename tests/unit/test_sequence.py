@@ -8,7 +8,7 @@ import pyarrow as pa
 from common.codec import decode_arrow, encode_arrow
 from gateway.ingest.seqset import RangeSet
 from gateway.ingest.sequence import RESTART_MARGIN_MS, SequenceTracker
-from tests.unit.ticks import SAMPLE
+from tests.support.ticks import SAMPLE
 
 T0 = SAMPLE["event_time"]
 

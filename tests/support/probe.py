@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.ports import free_port
 from harness.process import ManagedProcess, wait_for
-from tests.services import start_producer
+from harness.services import start_producer
 
 
 def read_metrics(port: int) -> dict[str, float]:

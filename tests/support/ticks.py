@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
 from common.schema import MAX_STRING_LENGTH, Tick
@@ -55,3 +57,27 @@ ticks: st.SearchStrategy[Tick] = st.fixed_dictionaries(
         "seq": _count,
     }
 )  # type: ignore[assignment]
+
+
+SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]
+
+
+def numbered(seq: int, producer: str = "p1", **changes: Any) -> Tick:
+    """Tick number ``seq`` of ``producer``: symbols cycle, prices and times rise with seq."""
+    symbol = SYMBOLS[seq % len(SYMBOLS)]
+    price = 100.0 + seq
+    base: Tick = {
+        **SAMPLE,
+        "symbol": symbol,
+        "seq": seq,
+        "producer_id": producer,
+        "price": price,
+        "bid": price - 0.05,
+        "ask": price + 0.05,
+        "volume": 1000 * seq,
+        "close": price,
+        "high": price + 1,
+        "low": 99.0,
+        "event_time": 1_764_000_000_000 + 100 * seq,
+    }
+    return {**base, **changes}  # type: ignore[typeddict-item]

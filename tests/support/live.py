@@ -19,7 +19,7 @@ from gateway.serve.connections import Connections
 from gateway.serve.routes import make_app
 from gateway.settings import GatewaySettings
 from harness.ports import free_port
-from tests.gateway_server.recorder import Recorder
+from tests.support.recorder import Recorder
 
 QUOTES = [
     {"symbol": "AAA", "price": 10.0, "volume": 100},

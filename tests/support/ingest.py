@@ -19,8 +19,8 @@ from common.schema import ARROW_SCHEMA, Tick
 from gateway.app import build_pipeline
 from gateway.ingest.pipeline import Pipeline
 from gateway.settings import GatewaySettings
-from tests.integration.kafka_io import Message
-from tests.unit.ticks import SAMPLE
+from tests.support.kafka_io import Message
+from tests.support.ticks import SAMPLE
 
 T0 = 1_764_000_000_000  # a whole second, epoch ms
 
