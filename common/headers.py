@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from common.errors import DecodeError
+from common.codec import DecodeError
 from common.schema import SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 
 CONTENT_TYPE: Final = "content-type"

@@ -14,15 +14,14 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from common.aio import bounded, close_quietly
-from common.errors import DecodeError
+from common.codec import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
 from common.throttle import LogThrottle
 from common.topics import ensure_topic
+from gateway.ingest.routing import Bad
 from gateway.metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)
-
-Bad = list[tuple[ConsumerRecord, DecodeError]]
 
 QUEUE_LIMIT = 100_000  # messages waiting to be dead-lettered before new ones are dropped
 _TIMEOUT_S = 10.0

@@ -1,6 +1,7 @@
-"""One poll's Kafka records -> one batch of good ticks, plus the bad records and why.
+"""One poll's Kafka records routed to the decoders: one batch of good ticks, plus the bad records and why.
 
-JSON values are decoded together in one call, Arrow values likewise, then everything is
+Records are sorted by content type (headers checked once per distinct set); JSON values are
+decoded together in one call, Arrow values likewise (common/codec), then everything is
 concatenated: the tables see one batch per poll whatever the formats and the mix.
 """
 
@@ -12,12 +13,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from aiokafka import ConsumerRecord
 
-from common.codec import EMPTY_BATCH
-from common.errors import DecodeError
+from common.codec import DecodeError, concat, decode_arrow_values, decode_json_values
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
-from common.schema import ARROW_SCHEMA
-from gateway.ingest.arrow_decode import decode_arrow_values
-from gateway.ingest.json_decode import decode_json_values
 
 Bad = list[tuple[ConsumerRecord, DecodeError]]
 
@@ -54,7 +51,7 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
             bad.extend((chosen[index], error) for index, error in errors)
             batches.append(batch)
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
-    return Decoded(_concat(batches), bad, json_messages, arrow_messages)
+    return Decoded(concat(batches), bad, json_messages, arrow_messages)
 
 
 def _content_type(headers: Headers | None, checked: dict[Headers | None, str]) -> str:
@@ -65,12 +62,3 @@ def _content_type(headers: Headers | None, checked: dict[Headers | None, str]) -
         return content_type
     except TypeError:  # unhashable: not what aiokafka gives, but checked all the same
         return parse_headers(headers)
-
-
-def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    if len(batches) == 1:
-        return batches[0]
-    if not batches:
-        return EMPTY_BATCH
-    combined = pa.Table.from_batches(batches, schema=ARROW_SCHEMA).combine_chunks().to_batches()
-    return combined[0] if combined else EMPTY_BATCH

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 
-from common.errors import REASONS
+from common.codec import REASONS
 from common.headers import ERROR_REASON, SOURCE, header
 from common.schema import Tick
 from harness.kafka import KafkaCluster

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from common.codec import batch_to_ticks, decode_message, encode_arrow, encode_json
+from common.codec import encode_arrow, encode_json
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.schema import Tick
 from harness import node as node_module
@@ -22,6 +22,7 @@ from harness.ports import free_ports
 from harness.process import ManagedProcess, wait_for
 from tests.support.kafka_io import Message, consume_all, partitions_of, produce
 from tests.support.ticks import SAMPLE
+from tests.support.wire import batch_to_ticks, decode_message
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

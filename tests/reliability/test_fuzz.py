@@ -9,18 +9,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.codec import (
-    batch_to_ticks,
-    decode_arrow,
-    decode_json_batch,
-    decode_message,
-    encode_arrow,
-    encode_json,
-)
-from common.errors import DecodeError
+from common.codec import DecodeError, decode_arrow, decode_json_batch, encode_arrow, encode_json
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON
 from common.schema import FIELD_NAMES, MAX_INTEGER, MAX_PRICE, MAX_STRING_LENGTH
 from tests.support.ticks import SAMPLE, ticks
+from tests.support.wire import batch_to_ticks, decode_message
 
 hostile_values = st.one_of(
     st.none(),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import REASONS
+from common.codec import REASONS
 from common.headers import ERROR_REASON, SOURCE, header
 from common.schema import Tick
 from harness.process import wait_for

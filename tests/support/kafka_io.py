@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from common.aio import bounded, close_quietly
-from common.codec import batch_to_ticks, decode_arrow, decode_json_batch
+from common.codec import decode_arrow, decode_json_batch
 from common.headers import CONTENT_TYPE_ARROW, header
 from common.schema import Tick
 from harness.admin import describe_topic
+from tests.support.wire import batch_to_ticks
 
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 

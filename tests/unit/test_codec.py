@@ -12,19 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.codec import (
-    batch_to_ticks,
-    decode_arrow,
-    decode_json,
-    decode_json_batch,
-    decode_message,
-    encode_arrow,
-    encode_json,
-)
-from common.errors import DecodeError
+from common.codec import DecodeError, decode_arrow, decode_json_batch, encode_arrow, encode_json
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.schema import ARROW_SCHEMA, FIELD_NAMES, Tick, perspective_schema
 from tests.support.ticks import SAMPLE, ticks
+from tests.support.wire import batch_to_ticks, decode_json, decode_message
 
 
 def _with(**changes: Any) -> bytes:

@@ -9,12 +9,18 @@ import perspective
 import pyarrow as pa
 import pytest
 
-from common.codec import decode_arrow, decode_json_batch, encode_arrow, encode_json
-from common.errors import DecodeError
+from common.codec import (
+    SLOW_PATH_BELOW,
+    DecodeError,
+    decode_arrow,
+    decode_arrow_values,
+    decode_json_batch,
+    decode_json_values,
+    encode_arrow,
+    encode_json,
+)
 from common.schema import Tick
-from gateway.ingest.arrow_decode import decode_arrow_values
 from gateway.ingest.bars import BarBook
-from gateway.ingest.json_decode import SLOW_PATH_BELOW, decode_json_values
 from gateway.ingest.tables import create_tables
 from gateway.ingest.writer import TableWriter
 from tests.support.ticks import SAMPLE

@@ -6,11 +6,12 @@ import numpy as np
 import orjson
 import pytest
 
-from common.codec import batch_to_ticks, decode_arrow, decode_json
+from common.codec import decode_arrow
 from common.schema import FIELD_NAMES
 from producer.generator import Generator, SelectionError, build_market, owned_indices
 from producer.metrics import Tally
 from producer.settings import ProducerSettings
+from tests.support.wire import batch_to_ticks, decode_json
 
 
 def _generator(**overrides: object) -> Generator:

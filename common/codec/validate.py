@@ -11,7 +11,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.errors import DecodeError
+from common.codec.rejected import DecodeError
 from common.schema import (
     FIELDS,
     MAX_INTEGER,

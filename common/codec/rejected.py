@@ -1,4 +1,4 @@
-"""The one error every decoder raises, so callers can count and dead-letter by reason."""
+"""The one rejected-message type every decoder raises, so callers can count and dead-letter by reason."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ class DecodeError(ValueError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+Rejections = list[tuple[int, DecodeError]]  # (index of the message in its batch, why it was rejected)
+
+
+def short(exc: BaseException) -> str:
+    """The first line of an exception, bounded: it goes into logs and dead-letter headers."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

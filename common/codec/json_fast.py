@@ -1,6 +1,6 @@
 """Many JSON ticks at once through Arrow's JSON reader, falling back to the strict codec.
 
-``common.codec.decode_json_batch`` builds a Python dict per tick (~50k ticks/s here);
+``json_format.decode_json_batch`` builds a Python dict per tick (~50k ticks/s here);
 Arrow's reader parses newline-joined values straight into columns (~400k ticks/s).
 The reader is strict about types, so any chunk it refuses, and every row the vectorised
 validation flags, goes through ``decode_json_batch`` instead: results, error reasons and
@@ -15,12 +15,11 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.json as pj
 
-from common.codec import EMPTY_BATCH, decode_json_batch
-from common.errors import DecodeError
+from common.codec.batch import concat
+from common.codec.json_format import decode_json_batch
+from common.codec.rejected import Rejections
+from common.codec.validate import row_problems
 from common.schema import ARROW_SCHEMA, FIELD_NAMES
-from common.validate import row_problems
-
-Errors = list[tuple[int, DecodeError]]
 
 SLOW_PATH_BELOW: Final = 32  # the reader's setup costs more than it saves on tiny chunks
 _WIRE_SCHEMA: Final = pa.schema(  # epoch ms arrive as integers; cast to timestamp after
@@ -33,18 +32,15 @@ _READ: Final = pj.ReadOptions(use_threads=False, block_size=1 << 26)
 _EVENT_TIME: Final = FIELD_NAMES.index("event_time")
 
 
-def decode_json_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Errors]:
+def decode_json_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Rejections]:
     """Same contract as ``decode_json_batch``: (good rows in order, sorted (index, error))."""
     batches: list[pa.RecordBatch] = []
-    errors: Errors = []
+    errors: Rejections = []
     _decode(values, 0, batches, errors)
-    if not batches:
-        return EMPTY_BATCH, errors
-    table = pa.Table.from_batches(batches, schema=ARROW_SCHEMA).combine_chunks()
-    return (table.to_batches() or [EMPTY_BATCH])[0], sorted(errors, key=lambda e: e[0])
+    return concat(batches), sorted(errors, key=lambda e: e[0])
 
 
-def _decode(values: Sequence[bytes], offset: int, batches: list[pa.RecordBatch], errors: Errors) -> None:
+def _decode(values: Sequence[bytes], offset: int, batches: list[pa.RecordBatch], errors: Rejections) -> None:
     """Fast path for the chunk, or halve it until the bad messages are in small slow chunks."""
     if len(values) < SLOW_PATH_BELOW:
         _slow(values, offset, batches, errors)
@@ -80,7 +76,7 @@ def _validated(
     values: Sequence[bytes],
     offset: int,
     batches: list[pa.RecordBatch],
-    errors: Errors,
+    errors: Rejections,
 ) -> None:
     problems = row_problems(batch)
     if not problems:
@@ -98,7 +94,7 @@ def _validated(
     batches.append(batch.filter(keep))
 
 
-def _slow(values: Sequence[bytes], offset: int, batches: list[pa.RecordBatch], errors: Errors) -> None:
+def _slow(values: Sequence[bytes], offset: int, batches: list[pa.RecordBatch], errors: Rejections) -> None:
     batch, bad = decode_json_batch(values)
     if batch.num_rows:
         batches.append(batch)

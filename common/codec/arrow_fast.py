@@ -1,6 +1,6 @@
 """Many Arrow IPC messages at once: validated in one pass, falling back to the strict codec.
 
-``common.codec.decode_arrow`` validates each message on its own: ~90 Arrow compute calls,
+``arrow_format.decode_arrow`` validates each message on its own: ~90 Arrow compute calls,
 ~2.5 ms per 1,000-row message, which capped ingest near 400k ticks/s. Here messages that
 already carry the tick schema are read as they are and validated together in one pass;
 any message with a flagged row, an unexpected schema or no rows goes through
@@ -14,19 +14,18 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from common.codec import EMPTY_BATCH, decode_arrow
-from common.errors import DecodeError
+from common.codec.arrow_format import decode_arrow
+from common.codec.batch import concat
+from common.codec.rejected import DecodeError, Rejections
+from common.codec.validate import row_problems
 from common.schema import ARROW_SCHEMA
-from common.validate import row_problems
-
-Errors = list[tuple[int, DecodeError]]
 
 
-def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Errors]:
+def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Rejections]:
     """(good ticks of every accepted message, in message order; sorted (index, error))."""
     parts: list[list[pa.RecordBatch]] = []
     trusted: list[int] = []  # messages read as they are, still to be validated
-    errors: Errors = []
+    errors: Rejections = []
     for index, value in enumerate(values):
         batches = _read(value)
         if batches is None:
@@ -34,25 +33,13 @@ def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Errors
         else:
             trusted.append(index)
         parts.append(batches)
-    together = _combine([batch for index in trusted for batch in parts[index]])
+    together = concat([batch for index in trusted for batch in parts[index]])
     flagged = _flagged(together, parts, trusted)
     if not flagged and len(trusted) == len(values):  # the usual poll: one concatenation, one check
         return together, []
     for index in flagged:
         parts[index] = _strict(index, values[index], errors)
-    return _combine([batch for batches in parts for batch in batches]), sorted(errors, key=lambda e: e[0])
-
-
-def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    good = [batch for batch in batches if batch.num_rows]
-    if not good:
-        return EMPTY_BATCH
-    if len(good) == 1:
-        return good[0]
-    combined: pa.RecordBatch = (
-        pa.Table.from_batches(good, schema=ARROW_SCHEMA).combine_chunks().to_batches()[0]
-    )
-    return combined
+    return concat([batch for batches in parts for batch in batches]), sorted(errors, key=lambda e: e[0])
 
 
 def _read(value: bytes) -> list[pa.RecordBatch] | None:
@@ -78,7 +65,7 @@ def _flagged(together: pa.RecordBatch, parts: list[list[pa.RecordBatch]], truste
     return sorted({trusted[int(owner)] for owner in owners})
 
 
-def _strict(index: int, value: bytes, errors: Errors) -> list[pa.RecordBatch]:
+def _strict(index: int, value: bytes, errors: Rejections) -> list[pa.RecordBatch]:
     try:
         return [decode_arrow(value)]
     except DecodeError as error:

@@ -1,21 +1,16 @@
-"""Wire formats of a tick: JSON (one tick per message) and Arrow IPC (a batch per message).
-
-Both decode to a ``pyarrow.RecordBatch`` with ``ARROW_SCHEMA``, so the gateway has one
-shape to feed Perspective whichever format a producer chose.
-"""
+"""The JSON wire format: one tick per message; strict decoding of any number of them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
 import pyarrow as pa
 
-from common.errors import DecodeError
-from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
+from common.codec.rejected import DecodeError, Rejections, short
+from common.codec.validate import row_problems
 from common.schema import ARROW_SCHEMA, FIELD_NAMES, FIELDS, Kind, Tick
-from common.validate import check_batch, row_problems
 
 _ACCEPTED_TYPES: Final[dict[Kind, frozenset[type]]] = {
     Kind.STRING: frozenset({str}),
@@ -27,49 +22,14 @@ _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _FIELD_SET: Final = frozenset(FIELD_NAMES)
 
-EMPTY_BATCH: Final = pa.RecordBatch.from_pylist([], schema=ARROW_SCHEMA)
-
 
 def encode_json(tick: Tick) -> bytes:
     return orjson.dumps(tick)
 
 
-def encode_arrow(ticks: Sequence[Tick]) -> bytes:
-    return encode_batch(pa.RecordBatch.from_pylist(list(ticks), schema=ARROW_SCHEMA))
-
-
-def encode_columns(columns: Mapping[str, Sequence[Any]]) -> bytes:
-    """Encode ticks given column by column (the producer's fast path in Arrow mode)."""
-    arrays = [pa.array(columns[name], type=ARROW_SCHEMA.field(name).type) for name in FIELD_NAMES]
-    return encode_batch(pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA))
-
-
-def encode_batch(batch: pa.RecordBatch) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, ARROW_SCHEMA) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def decode_json(value: bytes) -> Tick:
-    """Decode and validate one JSON tick."""
-    batch, errors = decode_json_batch([value])
-    if errors:
-        raise errors[0][1]
-    return batch_to_ticks(batch)[0]
-
-
-def batch_to_ticks(batch: pa.RecordBatch) -> list[Tick]:
-    """Rows as plain tick dicts, with ``event_time`` as epoch milliseconds."""
-    index = batch.schema.get_field_index("event_time")
-    as_ms = batch.set_column(index, "event_time", batch.column(index).cast(pa.int64()))
-    ticks: list[Tick] = as_ms.to_pylist()
-    return ticks
-
-
 def decode_json_batch(
     values: Sequence[bytes],
-) -> tuple[pa.RecordBatch, list[tuple[int, DecodeError]]]:
+) -> tuple[pa.RecordBatch, Rejections]:
     """Decode many JSON ticks at once: one batch of the good ones, and (index, error) for the rest.
 
     Type checks run per column (``set(map(type, column))`` is C speed) and value checks
@@ -95,48 +55,11 @@ def decode_json_batch(
     return batch, sorted(errors.items())
 
 
-def decode_arrow(value: bytes) -> pa.RecordBatch:
-    """Decode and validate one Arrow IPC stream; any bad row rejects the whole message."""
-    if not value:
-        raise DecodeError("empty_message", "empty Arrow message")
-    try:
-        table = pa.ipc.open_stream(pa.py_buffer(value)).read_all()
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise DecodeError("truncated_arrow", _short(exc)) from None
-    missing = [n for n in FIELD_NAMES if n not in table.schema.names]
-    if missing:
-        raise DecodeError("bad_arrow_schema", f"missing columns {missing}")
-    try:
-        table = table.select(list(FIELD_NAMES)).cast(ARROW_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise DecodeError("bad_arrow_schema", _short(exc)) from None
-    except ValueError as exc:  # pyarrow's cast says "with null values to non-nullable" this way
-        raise DecodeError("null_field", _short(exc)) from None
-    batch = table.combine_chunks().to_batches()
-    if not batch:
-        raise DecodeError("empty_message", "Arrow stream holds no rows")
-    check_batch(batch[0])
-    return batch[0]
-
-
-def decode_message(value: bytes | None, headers: Headers) -> pa.RecordBatch:
-    """Decode one Kafka message of either format, dispatching on its headers."""
-    content_type = parse_headers(headers)
-    if value is None:
-        raise DecodeError("empty_message", "message has no value (tombstone)")
-    if content_type == CONTENT_TYPE_ARROW:
-        return decode_arrow(value)
-    batch, errors = decode_json_batch([value])
-    if errors:
-        raise errors[0][1]
-    return batch
-
-
 def _parse(index: int, value: bytes | None, errors: dict[int, DecodeError]) -> dict[str, Any] | None:
     try:
         obj = orjson.loads(value) if value else None
     except orjson.JSONDecodeError as exc:
-        errors[index] = DecodeError("bad_json", _short(exc))
+        errors[index] = DecodeError("bad_json", short(exc))
         return None
     if obj is None and not value:
         errors[index] = DecodeError("empty_message", "empty JSON message")
@@ -184,25 +107,3 @@ def _columns_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
         pa.array([row[name] for row in rows], type=ARROW_SCHEMA.field(name).type) for name in FIELD_NAMES
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
-
-
-__all__ = [
-    "CONTENT_TYPE_ARROW",
-    "CONTENT_TYPE_JSON",
-    "EMPTY_BATCH",
-    "DecodeError",
-    "batch_to_ticks",
-    "decode_arrow",
-    "decode_json",
-    "decode_json_batch",
-    "decode_message",
-    "encode_arrow",
-    "encode_batch",
-    "encode_columns",
-    "encode_json",
-]
