@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -38,12 +37,6 @@ class Sampler:
         self.cpu.append(self.process.cpu_percent(None))
         self.rss_mb.append(self.process.memory_info().rss / 1_048_576)
         self.times.append(time.monotonic() - self.started)
-
-
-def acked_rate(process: ManagedProcess) -> float:
-    """The producer's last logged acked rate (ticks/s)."""
-    rates = re.findall(r"rate (\d+) ticks/s acked", process.output())
-    return float(rates[-1]) if rates else 0.0
 
 
 def viewer_command(url: str, count: int, seconds: float, measured: int | None = None) -> list[str]:

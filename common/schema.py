@@ -65,8 +65,6 @@ FIELDS: Final[dict[str, Kind]] = {
 }
 
 FIELD_NAMES: Final = tuple(FIELDS)
-PRICE_FIELDS: Final = tuple(n for n, k in FIELDS.items() if k is Kind.FLOAT)
-COUNT_FIELDS: Final = ("bid_size", "ask_size", "volume", "seq")
 
 # Upper bounds that keep hostile input from becoming a giant cell in every viewer.
 MAX_STRING_LENGTH: Final[dict[str, int]] = {
@@ -95,7 +93,3 @@ ARROW_SCHEMA: Final = pa.schema(
 def perspective_schema() -> dict[str, str]:
     """The Perspective table schema of a tick (``event_time`` becomes a datetime column)."""
     return {name: kind.value for name, kind in FIELDS.items()}
-
-
-def arrow_type(name: str) -> pa.DataType:
-    return _ARROW_TYPES[FIELDS[name]]

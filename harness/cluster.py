@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import shutil
@@ -178,22 +177,6 @@ class KafkaCluster:
         if not wait_for(leader, timeout, 0.1):
             raise HarnessError(f"no KRaft quorum leader among running nodes after {timeout:.0f}s")
         return found[-1]
-
-    def metadata_controller_id(self) -> int:
-        """The ``controller_id`` clients see in DescribeCluster (in KRaft: a live broker, not the leader)."""
-        return int(admin.describe_cluster(self.live_bootstrap())["controller_id"])
-
-    # Async-friendly variants: the blocking admin calls run on a worker thread, the loop stays free.
-    async def create_topic_async(
-        self, name: str, partitions: int = 6, replication: int = 1, config: dict[str, str] | None = None
-    ) -> str:
-        return await asyncio.to_thread(self.create_topic, name, partitions, replication, config)
-
-    async def wait_in_sync_async(self, topic: str, timeout: float = 60.0) -> None:
-        await asyncio.to_thread(self.wait_in_sync, topic, timeout)
-
-    async def describe_async(self, topic: str) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.describe, topic)
 
     def live_bootstrap(self) -> str:
         live = [node.bootstrap for node in self.nodes if node.running]

@@ -19,7 +19,6 @@ class LiveStats:
         self.started = time.monotonic()
         self.ticks_total = 0
         self.decode_errors = 0
-        self.dlq = 0
         self._rate: deque[tuple[float, int]] = deque()
         self._latency: deque[tuple[float, np.ndarray]] = deque()
         self._rng = np.random.default_rng(0)

@@ -13,8 +13,9 @@ import pytest
 
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
-from harness.psp import connect, eventually, rows
+from harness.psp import connect
 from tests.support.compose_file import ROOT, services
+from tests.support.psp import eventually, rows
 
 pytestmark = pytest.mark.integration
 

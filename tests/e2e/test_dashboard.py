@@ -17,8 +17,8 @@ from gateway.serve.routes import VENDOR_DIR
 from harness.browser import Dashboard, open_dashboard
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
-from harness.psp import eventually
 from harness.services import ROOT, Gateway
+from tests.support.psp import eventually
 
 pytestmark = pytest.mark.e2e
 SYMBOLS = 50

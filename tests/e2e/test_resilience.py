@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import Browser
 
 from harness.browser import Dashboard, open_dashboard
-from harness.psp import eventually
 from harness.services import Gateway, start_gateway
+from tests.support.psp import eventually
 
 pytestmark = pytest.mark.e2e
 

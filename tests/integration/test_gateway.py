@@ -18,10 +18,11 @@ from common.codec import encode_arrow
 from common.headers import CONTENT_TYPE_ARROW, make_headers
 from harness.cluster import KafkaCluster
 from harness.process import http_ok, wait_for
-from harness.psp import connect, eventually, rows
+from harness.psp import connect
 from harness.services import Gateway, metric, start_gateway
 from tests.support.ingest import as_json
 from tests.support.kafka_io import produce
+from tests.support.psp import eventually, rows
 from tests.support.ticks import SYMBOLS
 from tests.support.ticks import numbered as tick
 

@@ -17,10 +17,11 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from harness.psp import connect, rows
+from harness.psp import connect
 from tests.support.live import QUOTES, LiveGateway, live_gateway, refused, sample, until
 from tests.support.live import by_symbol as _by_symbol
 from tests.support.live import http as _http
+from tests.support.psp import rows
 from tests.support.rawws import frame, handshake
 from tests.support.recorder import Recorder
 

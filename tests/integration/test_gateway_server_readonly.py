@@ -17,12 +17,13 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from gateway.serve.protocol import MAKE_VIEW, error_response, read_head
-from harness.psp import connect, rows
+from harness.psp import connect
 from tests.support.frames import field, request
 from tests.support.live import QUOTES, QUOTES_SCHEMA, LiveGateway, live_gateway, refused, sample, until
 from tests.support.live import ask as _ask
 from tests.support.live import by_symbol as _by_symbol
 from tests.support.live import view_requests as _view_requests
+from tests.support.psp import rows
 from tests.support.recorder import Recorder
 
 Attempt = Callable[[Any, Any], Awaitable[Any]]

@@ -12,9 +12,10 @@ import pytest
 
 from harness.cluster import KafkaCluster
 from harness.process import ManagedProcess
-from harness.psp import connect, eventually, rows
+from harness.psp import connect
 from harness.services import start_gateway, start_producer, summary
 from tests.support.kafka_io import consume_all, decode_records, tick_count
+from tests.support.psp import eventually, rows
 
 pytestmark = pytest.mark.integration
 

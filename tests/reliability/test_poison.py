@@ -13,10 +13,11 @@ from common.codec import REASONS
 from common.headers import ERROR_REASON, SOURCE, header
 from common.schema import Tick
 from harness.process import wait_for
-from harness.psp import connect, eventually, rows
+from harness.psp import connect
 from harness.services import metric, start_gateway
 from tests.support.ingest import as_arrow, as_json, poison, tick
 from tests.support.kafka_io import Message, consume_all, produce
+from tests.support.psp import eventually, rows
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,11 @@ import psutil
 import pytest
 from tornado.websocket import websocket_connect
 
-from harness.psp import connect, eventually, rows
+from harness.psp import connect
 from harness.services import Gateway, metric, start_gateway
 from tests.support.ingest import as_json
 from tests.support.kafka_io import produce
+from tests.support.psp import eventually, rows
 from tests.support.rawws import frame, handshake
 from tests.support.ticks import numbered as tick
 
