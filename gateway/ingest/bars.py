@@ -115,19 +115,3 @@ class BarBook:
             key, _ = self.bars.popitem(last=False)
             evicted.append(key)
         return evicted
-
-
-def bars_table(bars: list[Bar]) -> pa.Table:
-    return pa.table(
-        {
-            "key": [b.key for b in bars],
-            "symbol": [b.symbol for b in bars],
-            "bucket": pa.array([b.bucket for b in bars], pa.timestamp("ms")),
-            "open": [b.open for b in bars],
-            "high": [b.high for b in bars],
-            "low": [b.low for b in bars],
-            "close": [b.close for b in bars],
-            "volume": pa.array([b.volume for b in bars], pa.int64()),
-            "ticks": pa.array([b.ticks for b in bars], pa.int64()),
-        }
-    )

@@ -25,7 +25,7 @@ from gateway.ingest.routing import Bad, decode_records
 from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
 from gateway.ingest.stats import LiveStats, Rates
-from gateway.ingest.tables import Tables
+from gateway.ingest.tables import Tables, gateway_rows, producer_rows
 from gateway.ingest.writer import TableWriter
 from gateway.settings import GatewaySettings
 
@@ -203,35 +203,20 @@ class Pipeline:
         metrics.GAPS.set(self.sequence.gaps())
         producers = self.sequence.producers
         if producers:
-            states = list(producers.values())
-            self.tables.producers.update(
-                {
-                    "producer_id": list(producers),
-                    "ticks": [p.ticks for p in states],
-                    "ticks_per_s": [self._rates.rate(pid, p.ticks) for pid, p in producers.items()],
-                    "last_seq": [p.last_seq for p in states],
-                    "gaps": [p.gaps for p in states],
-                    "duplicates": [p.duplicates for p in states],
-                    "out_of_order": [p.out_of_order for p in states],
-                    "last_seen": [p.last_seen_ms for p in states],
-                }
-            )
+            self.tables.producers.update(producer_rows(producers, self._rates.rate))
         p50, p99 = self.stats.latency_ms()
         self.tables.gateway.update(
-            [
-                {
-                    "id": 0,
-                    "ingest_ticks_per_s": self.stats.rate(),
-                    "ticks_total": self.stats.ticks_total,
-                    "lag": self.source.lag(),
-                    "decode_errors": self.stats.decode_errors,
-                    "dlq": self.dead_letters.sent,
-                    "duplicates": self.sequence.duplicates(),
-                    "latency_p50_ms": p50,
-                    "latency_p99_ms": p99,
-                    "clients": self.clients(),
-                    "uptime_s": self.stats.uptime(),
-                    "partitions": len(self.source.positions),
-                }
-            ]
+            gateway_rows(
+                ingest_ticks_per_s=self.stats.rate(),
+                ticks_total=self.stats.ticks_total,
+                lag=self.source.lag(),
+                decode_errors=self.stats.decode_errors,
+                dlq=self.dead_letters.sent,
+                duplicates=self.sequence.duplicates(),
+                latency_p50_ms=p50,
+                latency_p99_ms=p99,
+                clients=self.clients(),
+                uptime_s=self.stats.uptime(),
+                partitions=len(self.source.positions),
+            )
         )

@@ -6,13 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.ingest.bars import BarBook, bars_table
-from gateway.ingest.tables import Tables
-
-
-def _dictionary(column: pa.Array) -> pa.Array:
-    """Strings dictionary-encoded: Perspective interns them anyway, and takes them ~30% faster."""
-    return pc.dictionary_encode(column) if pa.types.is_string(column.type) else column
+from gateway.ingest.bars import BarBook
+from gateway.ingest.tables import Tables, bar_rows, quote_rows, tick_rows
 
 
 class TableWriter:
@@ -35,8 +30,7 @@ class TableWriter:
             batch = batch.slice(batch.num_rows - self.ticks_limit)
         slots = (np.arange(batch.num_rows, dtype=np.int64) + self.next_slot) % self.ticks_limit
         self.next_slot = int((self.next_slot + batch.num_rows) % self.ticks_limit)
-        columns = [pa.array(slots), *(_dictionary(c) for c in batch.columns)]
-        self.tables.ticks.update(pa.Table.from_arrays(columns, names=["slot", *batch.schema.names]))
+        self.tables.ticks.update(tick_rows(batch, slots))
 
     def _quotes(self, batch: pa.RecordBatch) -> None:
         """Only the last tick per symbol matters for the board; counts come from all of them."""
@@ -51,37 +45,12 @@ class TableWriter:
             self.symbol_ticks[symbol] = self.symbol_ticks.get(symbol, 0) + count
             totals.append(self.symbol_ticks[symbol])
         by_code = dict(zip(symbols, totals, strict=True))
-        price, opened = last.column("price"), last.column("open")
-        change = pc.subtract(price, opened)
-        columns = {
-            name: last.column(name)
-            for name in (
-                "symbol",
-                "name",
-                "exchange",
-                "sector",
-                "price",
-                "bid",
-                "ask",
-                "bid_size",
-                "ask_size",
-                "open",
-                "high",
-                "low",
-                "close",
-                "volume",
-                "event_time",
-                "producer_id",
-            )
-        }
-        columns["change"] = change
-        columns["change_pct"] = pc.multiply(pc.divide(change, opened), 100.0)
-        columns["ticks"] = pa.array([by_code[s] for s in last.column("symbol").to_pylist()], pa.int64())
-        self.tables.quotes.update(pa.table(columns))
+        ticks = [by_code[s] for s in last.column("symbol").to_pylist()]
+        self.tables.quotes.update(quote_rows(last, ticks))
 
     def _bars(self, batch: pa.RecordBatch) -> None:
         changed, evicted = self.book.add(batch)
         if changed:
-            self.tables.bars.update(bars_table(changed))
+            self.tables.bars.update(bar_rows(changed))
         if evicted:
             self.tables.bars.remove(evicted)
