@@ -217,6 +217,6 @@ class Pipeline:
                 latency_p99_ms=p99,
                 clients=self.clients(),
                 uptime_s=self.stats.uptime(),
-                partitions=len(self.source.positions),
+                partitions=len(self.source.progress.partitions),
             )
         )

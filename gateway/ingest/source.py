@@ -21,6 +21,7 @@ from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from common.aio import bounded, close_quietly
 from common.throttle import LogThrottle
+from gateway.ingest.progress import Progress
 from gateway.metrics import BROKER_UP, LAG, RECONNECTS
 from gateway.settings import GatewaySettings
 
@@ -32,14 +33,8 @@ _CALL_TIMEOUT_S = 5.0
 class KafkaSource:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.positions: dict[int, int] = {}  # next offset to read, per partition
-        # next offset not yet applied to the tables: reading runs ahead of applying (gateway/ingest/inbox.py),
-        # and "caught up" must mean the tables hold the replay, not that it was fetched
-        self.applied: dict[int, int] = {}
-        self.target: dict[int, int] = {}  # end offsets seen at start: "caught up" means reaching them
-        self.ends: dict[int, int] = {}
+        self.progress = Progress()  # per partition: survives rebuilds of the client
         self.broker_up = False
-        self.caught_up = False
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._down_since: float | None = None
@@ -49,7 +44,11 @@ class KafkaSource:
 
     @property
     def assigned(self) -> bool:
-        return self._consumer is not None and bool(self.positions)
+        return self._consumer is not None and bool(self.progress.partitions)
+
+    @property
+    def caught_up(self) -> bool:
+        return self.progress.caught_up
 
     async def connect(self) -> None:
         """Connect and assign, retrying until it works (the broker may come up after us)."""
@@ -85,7 +84,7 @@ class KafkaSource:
         for tp, part in batches.items():
             if part:
                 records.extend(part)
-                self.positions[tp.partition] = part[-1].offset + 1
+                self.progress.read(tp.partition, part[-1].offset + 1)
         if records:
             self._mark_up()
         return records
@@ -93,11 +92,7 @@ class KafkaSource:
     def done(self, records: list[ConsumerRecord]) -> None:
         """``records`` went through the tables (applied or rejected): they count towards caught up."""
         # Offsets only grow within a partition, so the last record of each partition is its highest.
-        last = {record.partition: record.offset for record in records}
-        for partition, offset in last.items():
-            if offset >= self.applied.get(partition, 0):
-                self.applied[partition] = offset + 1
-        self._check_caught_up()
+        self._log_caught_up(self.progress.applied({r.partition: r.offset for r in records}))
 
     async def refresh(self) -> None:
         """Periodic: end offsets (lag, broker liveness), new partitions, rebuild after a long outage."""
@@ -105,8 +100,8 @@ class KafkaSource:
             return  # poll is (re)connecting
         try:
             partitions = await self._partitions()
-            if set(partitions) != set(self.positions):
-                log.info("partitions changed: %s -> %s", sorted(self.positions), partitions)
+            if set(partitions) != set(self.progress.partitions):
+                log.info("partitions changed: %s -> %s", sorted(self.progress.partitions), partitions)
                 self._rebuild = True
                 return
             ends = await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
@@ -116,13 +111,13 @@ class KafkaSource:
                 self._rebuild = True  # aiokafka #703: it may never come back by itself
             return
         self._mark_up()
-        self.ends = ends
-        for partition, end in ends.items():
-            LAG.labels(str(partition)).set(max(end - self.positions.get(partition, end), 0))
-        self._check_caught_up()
+        caught_up = self.progress.ends_seen(ends)
+        for partition in ends:
+            LAG.labels(str(partition)).set(self.progress.partitions[partition].lag())
+        self._log_caught_up(caught_up)
 
     def lag(self) -> int:
-        return sum(max(end - self.positions.get(p, end), 0) for p, end in self.ends.items())
+        return self.progress.lag()
 
     async def stop(self) -> None:
         await self._close_clients()
@@ -147,32 +142,30 @@ class KafkaSource:
         tps = [TopicPartition(s.topic, p) for p in partitions]
         self._consumer.assign(tps)
         await self._seek(tps)
-        self.ends = await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
-        if not self.target:
-            self.target = dict(self.ends)
+        caught_up = self.progress.ends_seen(await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S))
         self._mark_up()
-        log.info("consuming %r: %d partitions from %s", s.topic, len(tps), self.positions)
-        self._check_caught_up()
+        log.info("consuming %r: %d partitions from %s", s.topic, len(tps), self.progress.positions())
+        self._log_caught_up(caught_up)
 
     async def _seek(self, tps: list[TopicPartition]) -> None:
         assert self._consumer is not None
-        known = {tp: self.positions[tp.partition] for tp in tps if tp.partition in self.positions}
+        positions = self.progress.positions()
+        known = {tp: positions[tp.partition] for tp in tps if tp.partition in positions}
         fresh = [tp for tp in tps if tp not in known]
         for tp, offset in known.items():
             self._consumer.seek(tp, offset)  # resume exactly where the last client stopped
-        if fresh and self.target:  # partitions added while we run: all of their data is new
+        if fresh and self.progress.started:  # partitions added while we run: all of their data is new
             await self._consumer.seek_to_beginning(*fresh)
         elif fresh:
             await self._seek_start(fresh)
         for tp in tps:
-            self.positions[tp.partition] = await self._consumer.position(tp)
-            self.applied.setdefault(tp.partition, self.positions[tp.partition])
+            self.progress.seeked(tp.partition, await self._consumer.position(tp))
 
     async def _seek_start(self, tps: list[TopicPartition]) -> None:
         assert self._consumer is not None
         start = self.settings.start
         if start == "earliest" or (
-            start == "replay" and not self.positions and self.settings.replay_seconds == 0
+            start == "replay" and not self.progress.partitions and self.settings.replay_seconds == 0
         ):
             await self._consumer.seek_to_beginning(*tps)
         elif start == "latest":
@@ -197,14 +190,14 @@ class KafkaSource:
 
     async def _consumer_end_offsets(self) -> dict[int, int]:
         assert self._consumer is not None
-        tps = [TopicPartition(self.settings.topic, p) for p in self.positions]
+        tps = [TopicPartition(self.settings.topic, p) for p in self.progress.partitions]
         ends = await self._consumer.end_offsets(tps)
         return {tp.partition: offset for tp, offset in ends.items()}
 
     async def _rebuild_consumer(self) -> None:
         if self._consumer is not None:
             RECONNECTS.inc()
-            log.warning("rebuilding the Kafka consumer; resuming from %s", self.positions)
+            log.warning("rebuilding the Kafka consumer; resuming from %s", self.progress.positions())
         self._rebuild = False
         await self._close_clients()
         await self.connect()
@@ -217,9 +210,9 @@ class KafkaSource:
         if admin is not None:
             await close_quietly(admin.close(), _CALL_TIMEOUT_S, "Kafka admin client")
 
-    def _check_caught_up(self) -> None:
-        if not self.caught_up and all(self.applied.get(p, 0) >= end for p, end in self.target.items()):
-            self.caught_up = True
+    @staticmethod
+    def _log_caught_up(just_now: bool) -> None:
+        if just_now:
             log.info("caught up with the topic (replay done)")
 
     def _mark_up(self) -> None:

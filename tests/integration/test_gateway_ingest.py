@@ -236,4 +236,4 @@ async def test_partitions_added_later_are_consumed_from_their_start(
         finally:
             await producer.stop()
         await eventually(lambda: pipeline.stats.ticks_total == 1, timeout=30, what="tick from partition 3")
-        assert sorted(pipeline.source.positions) == [0, 1, 2, 3]
+        assert sorted(pipeline.source.progress.partitions) == [0, 1, 2, 3]
