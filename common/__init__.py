@@ -1,1 +1,5 @@
-"""Shared tick schema and wire codecs for the producer and the gateway."""
+"""What the producer, the gateway and the harness share: the tick schema and its codecs, headers,
+settings, and the small Kafka kit (bounded awaits, topic creation, rate-limited log lines).
+
+It may touch only third-party libraries; nothing here imports a service.
+"""
