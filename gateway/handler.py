@@ -23,6 +23,7 @@ from gateway import metrics
 from gateway.auth import TicketBook
 from gateway.outbox import Outbox
 from gateway.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, error_response, new_view_id, read_head
+from gateway.secure_headers import SecureHeaders
 from gateway.settings import GatewaySettings
 from gateway.shared_views import SharedViews
 from gateway.view_owners import ViewOwners
@@ -91,7 +92,7 @@ class _FrameLimitProtocol(WebSocketProtocol13):
         super().close(code, reason)
 
 
-class TableSocket(WebSocketHandler):
+class TableSocket(SecureHeaders, WebSocketHandler):
     def initialize(
         self, server: Any, settings: GatewaySettings, tickets: TicketBook, connections: Connections
     ) -> None:

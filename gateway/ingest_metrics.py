@@ -25,7 +25,9 @@ from gateway.metrics import (
 )
 
 GAPS = Gauge("gateway_sequence_gaps", "seqs missing past the grace period, all producers (late fills undo)")
-OUT_OF_ORDER = Counter("gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer")
+OUT_OF_ORDER = Counter(
+    "gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer in the same partition"
+)
 PRODUCER_RESTARTS = Counter("gateway_producer_restarts", "producers seen starting over from a low seq")
 
 __all__ = [

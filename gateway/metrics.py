@@ -25,6 +25,9 @@ RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was r
 WS_CLIENTS = Gauge("gateway_ws_clients", "open WebSocket connections")
 WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accepted")
 WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])
+AUTH_BLOCKS = Counter(
+    "gateway_auth_blocks", "times a client address was blocked (429) after failing POST /auth/ticket"
+)
 WS_FRAMES = Counter("gateway_ws_frames", "WebSocket frames received")
 WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients")
 WS_CONFLATED = Counter(

@@ -146,7 +146,7 @@ class Pipeline:
         decoded = decode_records(records)
         metrics.MESSAGES.labels("json").inc(decoded.json_messages)
         metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
-        admitted, counts = self.sequence.admit(decoded.batch)
+        admitted, counts = self.sequence.admit(decoded.batch, decoded.partitions)
         metrics.DUPLICATES.inc(counts.duplicates)
         metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         self.writer.apply(admitted)
@@ -198,6 +198,8 @@ class Pipeline:
         producers = self.sequence.producers
         if producers:
             states = list(producers.values())
+            # Refreshed every interval for every producer, so one that stopped turns stale on its own.
+            stale_before_ms = time.time() * 1000 - self.settings.producer_stale_s * 1000
             self.tables.producers.update(
                 {
                     "producer_id": list(producers),
@@ -208,6 +210,7 @@ class Pipeline:
                     "duplicates": [p.duplicates for p in states],
                     "out_of_order": [p.out_of_order for p in states],
                     "last_seen": [p.last_seen_ms for p in states],
+                    "status": ["stale" if p.last_seen_ms < stale_before_ms else "live" for p in states],
                 }
             )
         p50, p99 = self.stats.latency_ms()

@@ -55,6 +55,7 @@ PRODUCER_SCHEMA = {
     "duplicates": "integer",
     "out_of_order": "integer",
     "last_seen": "datetime",
+    "status": "string",  # 'live', or 'stale' when last_seen is older than GATEWAY_PRODUCER_STALE_S
 }
 GATEWAY_SCHEMA = {
     "id": "integer",

@@ -38,8 +38,11 @@ export function defaults(symbol) {
       columns: ["event_time", "symbol", "price", "bid", "ask", "bid_size", "ask_size", "volume", "producer_id", "seq"],
     },
     producers: {
-      title: titled("producers", symbol), plugin: "Datagrid", theme: THEME, sort: [["producer_id", "asc"]],
-      columns: ["producer_id", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order", "last_seen"],
+      // status is 'live' or 'stale' (no tick for GATEWAY_PRODUCER_STALE_S): live producers first.
+      title: titled("producers", symbol), plugin: "Datagrid", theme: THEME,
+      sort: [["status", "asc"], ["producer_id", "asc"]],
+      columns: ["producer_id", "status", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order",
+                "last_seen"],
     },
   };
 }
