@@ -1,9 +1,9 @@
 """Failed-attempt throttling per client address, for ``POST /auth/ticket``.
 
 Guessing the shared secret costs one request per guess; without a limit one client made
-3,000 guesses in 1.5 s. Here an address may fail ``max_failures`` times; every further
-failure blocks it for twice as long as the one before (1 s, 2 s, 4 s ... up to
-``max_backoff_s``), and while blocked it is answered 429 without its token being looked
+3,000 guesses in 1.5 s. Here an address may fail ``max_failures`` times; the next failure
+blocks it for 1 s and every one after that for twice as long as the one before (2 s, 4 s
+... up to ``max_backoff_s``), and while blocked it is answered 429 without its token being looked
 at. An address that stays quiet for ``window_s`` after its last failure or block is
 forgotten. The table keeps at most ``max_addresses`` entries (least recently failing
 dropped first), so a flood of addresses costs bounded memory.
@@ -57,9 +57,9 @@ class FailureThrottle:
         self._records[address] = record  # to the end: the most recent failure
         record.failures += 1
         record.last_failure = now
-        over = record.failures - self.max_failures
-        if over >= 0:
-            backoff = min(BASE_BACKOFF_S * 2.0 ** min(over, 62), self.max_backoff_s)
+        over = record.failures - self.max_failures  # the first failure over the limit blocks 1 s
+        if over > 0:
+            backoff = min(BASE_BACKOFF_S * 2.0 ** min(over - 1, 62), self.max_backoff_s)
             record.blocked_until = now + backoff
         while len(self._records) > self.max_addresses:
             self._records.popitem(last=False)

@@ -30,3 +30,18 @@ def test_unhashable_headers_are_still_checked() -> None:
     decoded = decode_records([record(0, [list(h) for h in GOOD]), record(1, [["content-type", b"x"]])])
     assert decoded.batch.column("seq").to_pylist() == [1]
     assert [e.reason for _, e in decoded.bad] == ["unknown_content_type"]
+
+
+def test_each_row_carries_its_partition() -> None:
+    records = [
+        ConsumerRecord(
+            "t", partition, offset, 0, 0, b"k", r.value, None, 1, r.serialized_value_size, r.headers
+        )
+        for offset, (partition, r) in enumerate(
+            (p, record(n, XML if n == 2 else GOOD)) for n, p in enumerate([3, 0, 3, 3, 0])
+        )
+    ]
+    decoded = decode_records(records)
+    rows = list(zip(decoded.batch.column("seq").to_pylist(), decoded.partitions.tolist(), strict=True))
+    assert sorted(rows) == [(1, 3), (2, 0), (4, 3), (5, 0)]
+    assert [r.offset for r, _ in decoded.bad] == [2]
