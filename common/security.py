@@ -2,7 +2,8 @@
 
 The policy fits what the page really loads (client/index.html, client/js, the Perspective
 bundle): scripts, styles and fonts from its own origin; Perspective's wasm compiled from
-bytes ('wasm-unsafe-eval', not 'unsafe-eval'); its workers started from blob: URLs; the
+bytes ('wasm-unsafe-eval', not 'unsafe-eval'); its chunks and workers loaded from blob: URLs
+it creates itself (Chromium refuses the page without it: "Loading the script 'blob:...'"); the
 viewers' inline styles and data: images; fetch and WebSocket back to the same host only
 (CSP Level 3 lets 'self' match ws:/wss: of the page's own host and port). No page may
 frame the dashboard.
@@ -14,7 +15,7 @@ from typing import Final
 
 CSP_DIRECTIVES: Final[tuple[tuple[str, str], ...]] = (
     ("default-src", "'self'"),
-    ("script-src", "'self' 'wasm-unsafe-eval'"),
+    ("script-src", "'self' 'wasm-unsafe-eval' blob:"),  # the bundle imports its chunks from blob: URLs
     ("worker-src", "'self' blob:"),
     ("style-src", "'self' 'unsafe-inline'"),
     ("img-src", "'self' data: blob:"),
