@@ -17,7 +17,7 @@ CSP_DIRECTIVES: Final[tuple[tuple[str, str], ...]] = (
     ("default-src", "'self'"),
     ("script-src", "'self' 'wasm-unsafe-eval' blob:"),  # the bundle imports its chunks from blob: URLs
     ("worker-src", "'self' blob:"),
-    ("style-src", "'self' 'unsafe-inline'"),
+    ("style-src", "'self' 'unsafe-inline'"),  # the viewers inject <style> elements (refused without)
     ("img-src", "'self' data: blob:"),
     ("font-src", "'self' data:"),
     ("connect-src", "'self'"),
