@@ -39,3 +39,7 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
 def nginx_directives() -> str:
     """The same headers as nginx ``add_header`` lines (``always``: on errors too)."""
     return "\n".join(f'add_header {name} "{value}" always;' for name, value in SECURITY_HEADERS.items())
+
+
+if __name__ == "__main__":  # python -m common.security > security_headers.conf (for nginx)
+    print(nginx_directives())
