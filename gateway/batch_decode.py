@@ -1,8 +1,8 @@
 """One poll's Kafka records -> one batch of good ticks, plus the bad records and why.
 
-JSON values are decoded together in one call per partition, Arrow values likewise, then
-everything is concatenated: the tables see one batch per poll whatever the formats and the
-mix. Each row's partition comes along, because order only means something within one.
+JSON values are decoded together in one call, Arrow values likewise, then everything is
+concatenated: the tables see one batch per poll whatever the formats and the mix. Each row's
+partition comes along, because order only means something within one partition.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from common.codec import EMPTY_BATCH
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
 from common.schema import ARROW_SCHEMA
-from gateway.arrow_decode import decode_arrow_values
+from gateway.arrow_decode import decode_arrow_counted
 from gateway.json_decode import decode_json_values
 
 Bad = list[tuple[ConsumerRecord, DecodeError]]
@@ -46,28 +46,33 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
             by_format[content_type].append(record)
         except DecodeError as error:
             bad.append((record, error))
-    batches: list[pa.RecordBatch] = []
-    partitions: list[np.ndarray] = []
-    for content_type, decode in (
-        (CONTENT_TYPE_JSON, decode_json_values),
-        (CONTENT_TYPE_ARROW, decode_arrow_values),
-    ):
-        for partition, chosen in _by_partition(by_format[content_type]).items():
-            batch, errors = decode([r.value for r in chosen])
-            bad.extend((chosen[index], error) for index, error in errors)
-            batches.append(batch)
-            partitions.append(np.full(batch.num_rows, partition, dtype=np.int32))
+    json_batch, json_partitions = _decode_json(by_format[CONTENT_TYPE_JSON], bad)
+    arrow_batch, arrow_partitions = _decode_arrow(by_format[CONTENT_TYPE_ARROW], bad)
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
-    rows = np.concatenate(partitions) if partitions else np.empty(0, dtype=np.int32)
-    return Decoded(_concat(batches), rows, bad, json_messages, arrow_messages)
+    batches = [b for b, chosen in ((json_batch, json_messages), (arrow_batch, arrow_messages)) if chosen]
+    partitions = np.concatenate((json_partitions, arrow_partitions))
+    return Decoded(_concat(batches), partitions, bad, json_messages, arrow_messages)
 
 
-def _by_partition(records: list[ConsumerRecord]) -> dict[int, list[ConsumerRecord]]:
-    """Records per partition, each in its order (a poll's records mostly come grouped already)."""
-    groups: dict[int, list[ConsumerRecord]] = {}
-    for record in records:
-        groups.setdefault(record.partition, []).append(record)
-    return groups
+def _partitions(records: list[ConsumerRecord]) -> np.ndarray:
+    return np.fromiter((r.partition for r in records), np.int32, len(records))
+
+
+def _decode_json(chosen: list[ConsumerRecord], bad: Bad) -> tuple[pa.RecordBatch, np.ndarray]:
+    """One row per good message: the rows' partitions are the records' without the rejected ones."""
+    if not chosen:
+        return EMPTY_BATCH, _partitions([])
+    batch, errors = decode_json_values([r.value for r in chosen])
+    bad.extend((chosen[index], error) for index, error in errors)
+    return batch, np.delete(_partitions(chosen), [index for index, _ in errors])
+
+
+def _decode_arrow(chosen: list[ConsumerRecord], bad: Bad) -> tuple[pa.RecordBatch, np.ndarray]:
+    if not chosen:
+        return EMPTY_BATCH, _partitions([])
+    batch, errors, rows = decode_arrow_counted([r.value for r in chosen])
+    bad.extend((chosen[index], error) for index, error in errors)
+    return batch, np.repeat(_partitions(chosen), rows)
 
 
 def _content_type(headers: Headers | None, checked: dict[Headers | None, str]) -> str:
