@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
-from common.codec import encode_json
-from common.headers import CONTENT_TYPE_JSON, make_headers
+from common.codec import encode_arrow, encode_json
+from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from gateway.batch_decode import decode_records
 from tests.unit.ticks import SAMPLE
 
@@ -45,3 +45,18 @@ def test_each_row_carries_its_partition() -> None:
     rows = list(zip(decoded.batch.column("seq").to_pylist(), decoded.partitions.tolist(), strict=True))
     assert sorted(rows) == [(1, 3), (2, 0), (4, 3), (5, 0)]
     assert [r.offset for r, _ in decoded.bad] == [2]
+
+
+def test_arrow_rows_carry_their_message_partition_and_a_rejected_message_gives_none() -> None:
+    arrow = tuple(make_headers(CONTENT_TYPE_ARROW, "a"))
+
+    def message(partition: int, offset: int, seqs: range, cut: bool = False) -> ConsumerRecord:
+        value = encode_arrow([{**SAMPLE, "producer_id": "a", "seq": s} for s in seqs])
+        value = value[:-40] if cut else value
+        return ConsumerRecord("t", partition, offset, 0, 0, b"a", value, None, 1, len(value), arrow)
+
+    records = [message(2, 0, range(1, 4)), message(5, 0, range(4, 6), cut=True), message(4, 0, range(6, 8))]
+    decoded = decode_records([*records, record(0, GOOD)])
+    rows = list(zip(decoded.batch.column("seq").to_pylist(), decoded.partitions.tolist(), strict=True))
+    assert rows == [(1, 0), (1, 2), (2, 2), (3, 2), (6, 4), (7, 4)]  # JSON first, then Arrow
+    assert [(r.partition, e.reason) for r, e in decoded.bad] == [(5, "truncated_arrow")]
