@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import logtail
+from harness import logtail, pidfile
+from harness.detach import DetachedProcess
 from harness.errors import HarnessError
 from harness.ports import port_open
 from harness.process import ManagedProcess, wait_for
@@ -71,8 +72,8 @@ class KafkaNode:
         self._properties = self.dir / "server.properties"
         self._voters = voters
         self._overrides = overrides
-        self._process: ManagedProcess | None = None
-        self._detached = detached
+        self._process: ManagedProcess | DetachedProcess | None = None
+        self._detached = detached  # outlives this Python process (make kafka-up, make run)
 
     @property
     def node_id(self) -> int:
@@ -153,8 +154,13 @@ class KafkaNode:
             "kafka.Kafka",
             str(self._properties),
         ]
-        self._process = ManagedProcess(command, self.dir / "stdout.log", detached=self._detached).start()
-        (self.dir / "pid").write_text(str(self._process.pid))
+        if self._detached:
+            self._process = DetachedProcess(command, self.dir / "stdout.log", self.dir / "pid").start()
+            return
+        self._process = ManagedProcess(command, self.dir / "stdout.log").start()
+        pidfile.write(
+            self.dir / "pid", pidfile.identify(self._process.pid) or pidfile.ProcessId(self._process.pid, -1)
+        )
 
     def wait_listening(self, timeout: float) -> None:
         started = time.monotonic()

@@ -206,7 +206,7 @@ def test_cli_up_reuses_status_and_down(tmp_path: Path) -> None:
     try:
         up = cli("up", "--port", str(port))
         assert up.returncode == 0, up.stderr
-        assert up.stdout.startswith(f"kafka ready at 127.0.0.1:{port} (started in")
+        assert f"\nkafka ready at 127.0.0.1:{port} (started in" in up.stdout
         pid = int((directory / "node-1" / "pid").read_text())
         os.kill(pid, 0)  # the broker outlived the command
         again = cli("up", "--port", str(port))
