@@ -69,4 +69,3 @@ def kafka_cli(command: str, run_dir: Path, port: int | None = None) -> subproces
     args = [sys.executable, "-m", "harness", command, "--dir", str(run_dir / "kafka")]
     args += ["--port", str(port)] if port else []
     return subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
-
