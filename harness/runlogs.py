@@ -14,7 +14,8 @@ def _numbered(path: Path, number: int) -> Path:
 def fresh(path: Path, keep: int = KEEP) -> Path:
     """Move ``path`` to NAME.1.log (older ones up by one, the oldest dropped): this run starts empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for number in range(keep - 1, 0, -1):
+    _numbered(path, keep - 1).unlink(missing_ok=True)
+    for number in range(keep - 2, 0, -1):
         older = _numbered(path, number)
         if older.exists():
             older.replace(_numbered(path, number + 1))
