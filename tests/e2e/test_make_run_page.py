@@ -27,17 +27,15 @@ async def running(tmp_path: Path) -> AsyncIterator[Stack]:
         kafka_cli("down", stack.run_dir)
 
 
-async def _badge(dashboard: Dashboard) -> tuple[str, str]:
-    text: str = await dashboard.page.inner_text("#conn")
-    return await dashboard.state(), text
+async def _shows(dashboard: Dashboard, state: str, timeout: float) -> str:
+    """Wait for the badge's state; its text as rendered (the pill is upper-case)."""
 
-
-async def _shows(dashboard: Dashboard, state: str, timeout: float) -> tuple[str, str]:
     async def reached() -> bool:
         return (await dashboard.state()) == state
 
     await eventually(reached, timeout=timeout, interval=0.1)
-    return await _badge(dashboard)
+    text: str = await dashboard.page.inner_text("#conn")
+    return text
 
 
 async def test_the_badge_is_stale_with_the_reason_while_kafka_is_down_then_live(
@@ -48,8 +46,7 @@ async def test_the_badge_is_stale_with_the_reason_while_kafka_is_down_then_live(
         await _shows(dashboard, "live", 30)
         assert kafka_cli("down", running.run_dir).returncode == 0
 
-        state, text = await _shows(dashboard, "stale", 10)
-        assert text.startswith("STALE: ")  # the pill is upper-case; the reason is the gateway's
+        assert (await _shows(dashboard, "stale", 10)).startswith("STALE: ")
         reason = await dashboard.page.evaluate("window.tickerflow.stats.reason")
         assert reason.startswith(("Kafka unreachable at 127.0.0.1:", "no ticks for ")), reason
 
