@@ -115,6 +115,8 @@ class KafkaNode:
     def format(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._properties.write_text(self._render())
+        if self._formatted_for_us():
+            return  # the tool would change nothing, and its JVM costs 3-8 s of `make kafka-up`
         command = [
             java(),
             "-cp",
@@ -134,6 +136,14 @@ class KafkaNode:
                 f"kafka storage format failed for node {self.node_id}: "
                 f"{_reason(result.stderr + result.stdout)}"
             )
+
+    def _formatted_for_us(self) -> bool:
+        try:
+            lines = (self.dir / "data" / "meta.properties").read_text().splitlines()
+        except FileNotFoundError:
+            return False
+        meta = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+        return meta.get("node.id") == str(self.node_id) and meta.get("cluster.id") == self.cluster_id
 
     def start(self) -> None:
         if self.running:
