@@ -50,7 +50,8 @@ def gateway_waits(port: int, kafka: str) -> list[str]:
     if ready.get("ready"):
         return []
     if not ready.get("broker"):
-        return [f"gateway to reach Kafka at {kafka}"]
+        # /readyz's `broker` is also false while the topic is missing (the first producer creates it)
+        return [f"gateway to reach Kafka at {kafka} and find the topic"]
     if not ready.get("assigned"):
         return ["topic to be created (the first producer creates it)"]
     if not ready.get("caught_up"):
