@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.ports import free_port
 from harness.process import wait_for
 from harness.runlogs import last_lines
 from tests.stack import LIVE, Stack, kafka_cli, kafka_port, new_stack
@@ -42,6 +43,17 @@ def test_a_taken_gateway_port_fails_at_once_with_one_line_naming_it(tmp_path: Pa
     assert f"port {port} is already in use" in lines[0] and f"GATEWAY_PORT={port + 10}" in lines[0]
     assert LIVE not in stack.terminal
     assert not (tmp_path / "run" / "kafka").exists()  # checked before anything started
+
+
+def test_not_live_in_time_names_the_check_that_stayed_false(
+    run_dir: Path, kafka: int, tmp_path: Path
+) -> None:
+    stack = Stack(run_dir, kafka, free_port(), tmp_path / "terminal.txt", live_timeout=0.1)
+    assert stack.wait_exit(120) == 1
+    assert f"error: not live after 0s: still waiting for gateway to answer on :{stack.gateway_port}" in (
+        stack.terminal
+    )
+    assert LIVE not in stack.terminal
 
 
 def test_a_killed_producer_is_named_and_the_run_fails(run_dir: Path, kafka: int, tmp_path: Path) -> None:
