@@ -18,8 +18,8 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from gateway import health, malloc
 from gateway import ingest_metrics as metrics
-from gateway import malloc
 from gateway.batch_decode import Bad, decode_records
 from gateway.consumer import KafkaSource
 from gateway.dlq import DeadLetters
@@ -214,6 +214,7 @@ class Pipeline:
                 }
             )
         p50, p99 = self.stats.latency_ms()
+        status, reason = health.verdict(self._health_inputs())
         self.tables.gateway.update(
             [
                 {
@@ -229,6 +230,18 @@ class Pipeline:
                     "clients": self.clients(),
                     "uptime_s": self.stats.uptime(),
                     "partitions": len(self.source.positions),
+                    "status": status,
+                    "reason": reason,
                 }
             ]
+        )
+
+    def _health_inputs(self) -> health.Inputs:
+        return health.Inputs(
+            broker_up=self.source.broker_up,
+            assigned=self.source.assigned,
+            caught_up=self.source.caught_up,
+            since_tick_s=self.stats.since_tick(),
+            stale_after_s=self.settings.stale_after_s,
+            bootstrap=self.settings.bootstrap_servers,
         )

@@ -45,6 +45,9 @@ class GatewaySettings(BaseSettings):
     gap_grace_ms: int = Field(
         2000, ge=0, description="a missing seq still missing after this long is counted as a gap"
     )
+    stale_after_s: float = Field(
+        5.0, gt=0, description="no tick for this long: the `gateway` table's status turns `stale`"
+    )
     stats_interval_ms: int = Field(
         500, ge=50, description="how often the `gateway` and `producers` rows refresh"
     )

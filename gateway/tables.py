@@ -70,6 +70,8 @@ GATEWAY_SCHEMA = {
     "clients": "integer",
     "uptime_s": "float",
     "partitions": "integer",
+    "status": "string",  # live | stale (gateway/health.py)
+    "reason": "string",  # why stale, in words; "" when live
 }
 
 

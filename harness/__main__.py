@@ -8,25 +8,29 @@ import os
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 
-from harness import admin
+from harness import admin, pidfile
 from harness.cluster import KafkaCluster
 from harness.errors import HarnessError
 from harness.ports import port_open
 from harness.process import wait_for
 
 DEFAULT_DIR = Path(".run/kafka")
+# SIGTERM, then SIGKILL after this long: `make kafka-down` is done in at most ~10 s (README).
+STOP_GRACE_S = 8.0
+
+
+def quiet_kafka_client_logs() -> None:
+    """aiokafka logs every refused connection of a readiness probe at ERROR; our own line says it once."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def _pid(directory: Path) -> int | None:
-    """The pid of the broker started in ``directory``, if it is still alive."""
-    try:
-        pid = int((directory / "node-1" / "pid").read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return pid
+    """The pid of the broker started in ``directory``, if that very process is alive (not a zombie)."""
+    process = pidfile.running(directory / "node-1" / "pid")
+    return None if process is None else process.pid
 
 
 def _running_port(directory: Path) -> int | None:
@@ -48,6 +52,7 @@ def _answers(port: int) -> bool:
 
 def up(port: int, directory: Path, timeout: float = 90.0) -> int:
     """Start (or reuse) a detached single-node broker; prints ``kafka ready at 127.0.0.1:PORT``."""
+    quiet_kafka_client_logs()
     pid = _pid(directory)
     if pid is not None:
         running = _running_port(directory) or port
@@ -56,6 +61,8 @@ def up(port: int, directory: Path, timeout: float = 90.0) -> int:
                 f"a broker from {directory} already runs on port {running} (pid {pid}): "
                 "run `make kafka-down` first or pass that port"
             )
+        if not _answers(port):
+            print(f"kafka: pid {pid} from {directory} is up, waiting for it to answer on port {port}...")
         if not wait_for(lambda: _answers(port), timeout, 0.5):
             raise HarnessError(f"kafka pid {pid} from {directory} does not answer on port {port}")
         print(f"kafka ready at 127.0.0.1:{port} (already running, pid {pid}, data in {directory})")
@@ -63,21 +70,27 @@ def up(port: int, directory: Path, timeout: float = 90.0) -> int:
     cluster = KafkaCluster(
         nodes=1, workdir=directory.resolve(), port=port, detached=True, start_timeout=timeout
     )
+    print(f"kafka: starting at 127.0.0.1:{port} (data in {directory}; up to {timeout:.0f}s)...", flush=True)
     bootstrap = cluster.start()
     print(f"kafka ready at {bootstrap} (started in {cluster.start_seconds:.1f}s, data in {directory})")
     return 0
 
 
-def down(directory: Path, timeout: float = 30.0) -> int:
+def down(directory: Path, grace: float = STOP_GRACE_S) -> int:
+    """SIGTERM (a controlled shutdown), SIGKILL after ``grace`` seconds: bounded either way."""
     pid = _pid(directory)
     if pid is None:
         print("kafka is not running")
         return 0
+    started = time.monotonic()
     os.killpg(pid, signal.SIGTERM)
-    if not wait_for(lambda: _pid(directory) is None, timeout, 0.2):
+    how = "SIGTERM"
+    if not wait_for(lambda: _pid(directory) is None, grace, 0.1):
         os.killpg(pid, signal.SIGKILL)
-        wait_for(lambda: _pid(directory) is None, 10, 0.1)
-    print(f"kafka stopped (pid {pid}; data kept in {directory})")
+        how = f"SIGKILL after {grace:.0f}s of SIGTERM"
+        wait_for(lambda: _pid(directory) is None, 2, 0.05)
+    took = time.monotonic() - started
+    print(f"kafka stopped in {took:.1f}s by {how} (pid {pid}; data kept in {directory})")
     return 0
 
 
@@ -100,6 +113,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the broker")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_kafka_client_logs()
     try:
         if args.command == "up":
             return up(args.port or 9092, args.dir, args.timeout)
