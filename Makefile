@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PRODUCERS ?= 1
 KAFKA_PORT ?= 9092
+GATEWAY_PORT ?= 8080
 PYTEST_ARGS ?=
 
 .PHONY: help setup run test lint unit integration e2e bench bench-quick soak kafka-up kafka-down clean
@@ -43,13 +44,13 @@ test: setup lint ## Lint, then unit, integration, e2e and reliability tests agai
 unit: $(VENV)/.installed ## Only the unit tests (no broker)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
-run: setup ## Kafka on :9092, PRODUCERS=N producers and the gateway on :8080 (Ctrl-C stops)
-	$(PY) -m harness.stack --producers $(PRODUCERS) --kafka-port $(KAFKA_PORT)
+run: setup ## Kafka on :KAFKA_PORT, PRODUCERS=N producers, the gateway on :GATEWAY_PORT (Ctrl-C stops)
+	$(PY) -m harness.stack --producers $(PRODUCERS) --kafka-port $(KAFKA_PORT) --gateway-port $(GATEWAY_PORT)
 
 kafka-up: setup ## Start a persistent local Kafka broker and print its address
 	$(PY) -m harness up --port $(KAFKA_PORT) --dir .run/kafka
 
-kafka-down: ## Stop the local Kafka broker
+kafka-down: ## Stop the local Kafka broker (SIGTERM, SIGKILL after 8 s)
 	$(PY) -m harness down --dir .run/kafka
 
 bench: setup ## Full benchmark suite (~15 min), report in bench/results/<timestamp>/

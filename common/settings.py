@@ -117,4 +117,6 @@ def _describe(prefix: str, error: object) -> str:
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     value = error.get("input")
     shown = "" if isinstance(value, dict) else f" (got {str(value)[:60]!r})"
+    if "TOKEN" in variable:  # a secret, even a bad one, stays out of logs
+        shown = f" (got {len(str(value))} characters)"
     return f"{variable}: {message}{shown}"

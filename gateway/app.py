@@ -22,6 +22,7 @@ from gateway.ingest.stats import LiveStats
 from gateway.ingest.tables import create_tables
 from gateway.ingest.writer import TableWriter
 from gateway.serve.auth import TicketBook
+from gateway.serve.auth_throttle import FailureThrottle
 from gateway.serve.connections import Connections
 from gateway.serve.policy import RequestPolicy
 from gateway.serve.routes import make_app
@@ -58,8 +59,16 @@ def build_policy(settings: GatewaySettings, server: Any) -> RequestPolicy:
     views = ViewOwners()
     shared = SharedViews(server, IOLoop.current(), views) if settings.share_views else None
     local = server.new_local_client()  # lists the hosted tables: no view may be named like one
+    throttle = FailureThrottle(
+        settings.auth_max_failures, settings.auth_window_s, settings.auth_backoff_max_s
+    )
     return RequestPolicy(
-        TicketBook(settings.token), settings.max_connections, local.get_hosted_table_names, views, shared
+        TicketBook(settings.token),
+        throttle,
+        settings.max_connections,
+        local.get_hosted_table_names,
+        views,
+        shared,
     )
 
 

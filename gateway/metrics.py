@@ -23,10 +23,15 @@ UPDATE_SECONDS = Histogram("gateway_update_seconds", "decode + table update time
 BROKER_UP = Gauge("gateway_broker_up", "1 while the Kafka broker answers")
 RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was rebuilt")
 GAPS = Gauge("gateway_sequence_gaps", "seqs missing past the grace period, all producers (late fills undo)")
-OUT_OF_ORDER = Counter("gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer")
+OUT_OF_ORDER = Counter(
+    "gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer in the same partition"
+)
 WS_CLIENTS = Gauge("gateway_ws_clients", "open WebSocket connections")
 WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accepted")
 WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])
+AUTH_BLOCKS = Counter(
+    "gateway_auth_blocks", "times a client address was blocked (429) after failing POST /auth/ticket"
+)
 WS_FRAMES = Counter("gateway_ws_frames", "WebSocket frames received")
 WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients")
 WS_CONFLATED = Counter(

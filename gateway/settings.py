@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from common.settings import KafkaServiceSettings, Secret, TopicName, settings_config
 
+MIN_TOKEN_CHARS = 16
 REPOSITORY_CLIENT = Path(__file__).resolve().parent.parent / "client"
 
 
@@ -41,8 +42,14 @@ class GatewaySettings(KafkaServiceSettings):
     gap_grace_ms: int = Field(
         2000, ge=0, description="a missing seq still missing after this long is counted as a gap"
     )
+    stale_after_s: float = Field(
+        5.0, gt=0, description="no tick for this long: the `gateway` table's status turns `stale`"
+    )
     stats_interval_ms: int = Field(
         500, ge=50, description="how often the `gateway` and `producers` rows refresh"
+    )
+    producer_stale_s: float = Field(
+        10.0, gt=0, description="a producer whose newest tick is older than this shows as `stale`"
     )
     # HTTP / WebSocket
     host: str = Field("0.0.0.0", min_length=1, description="interface to listen on")
@@ -50,8 +57,19 @@ class GatewaySettings(KafkaServiceSettings):
     allowed_origins: str = Field(
         "*", min_length=1, description="comma-separated Origin allowlist for /websocket ('*' allows any)"
     )
-    token: Secret = Field("", description="shared secret; when set, clients must present it (see README)")
+    token: Secret = Field(
+        "", description="shared secret (16+ characters); when set, clients must present it (see README)"
+    )
     metrics_token: Secret = Field("", description="when set, /metrics requires `Authorization: Bearer` it")
+    auth_max_failures: int = Field(
+        10, ge=1, description="failed POST /auth/ticket per client address before it is blocked (429)"
+    )
+    auth_window_s: float = Field(
+        60.0, gt=0, description="an address quiet this long after its last failure or block starts afresh"
+    )
+    auth_backoff_max_s: float = Field(
+        300.0, ge=1, description="longest block; each failure past the limit doubles it from 1 s"
+    )
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="largest WebSocket frame accepted")
     max_connections: int = Field(1000, ge=1, description="cap on concurrent WebSocket connections")
     max_pending_bytes: int = Field(
@@ -65,6 +83,14 @@ class GatewaySettings(KafkaServiceSettings):
     client_dir: str = Field(
         default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
     )
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        # Guessable by brute force through the throttle if short; the URL fragment and the page hold it.
+        if value and len(value) < MIN_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters (or empty to disable auth)")
+        return value
 
     @field_validator("client_dir")
     @classmethod

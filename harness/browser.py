@@ -21,10 +21,23 @@ FLAGS = [
 ]
 
 
+# Every Content-Security-Policy violation of the page and its workers, kept where tests read it.
+_RECORD_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"}`));
+"""
+
+
 @dataclass
 class Dashboard:
     page: Page
     errors: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # of the page's own response
+
+    async def csp_violations(self) -> list[str]:
+        violations: list[str] = await self.page.evaluate("window.__cspViolations ?? []")
+        return violations
 
     async def state(self) -> str:
         value: str = await self.page.evaluate("document.getElementById('status').dataset.state")
@@ -62,5 +75,7 @@ async def open_dashboard(browser: Browser, url: str) -> Dashboard:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: dashboard.errors.append(str(error)))
-    await page.goto(url)
+    await page.add_init_script(_RECORD_CSP)
+    response = await page.goto(url)
+    dashboard.headers = await response.all_headers() if response is not None else {}
     return dashboard

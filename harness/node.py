@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import logtail
+from harness import logtail, pidfile
+from harness.detach import DetachedProcess
 from harness.errors import HarnessError
 from harness.ports import port_open
 from harness.process import ManagedProcess, wait_for
@@ -71,8 +72,8 @@ class KafkaNode:
         self._properties = self.dir / "server.properties"
         self._voters = voters
         self._overrides = overrides
-        self._process: ManagedProcess | None = None
-        self._detached = detached
+        self._process: ManagedProcess | DetachedProcess | None = None
+        self._detached = detached  # outlives this Python process (make kafka-up, make run)
 
     @property
     def node_id(self) -> int:
@@ -114,6 +115,8 @@ class KafkaNode:
     def format(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._properties.write_text(self._render())
+        if self._formatted_for_us():
+            return  # the tool would change nothing, and its JVM costs 3-8 s of `make kafka-up`
         command = [
             java(),
             "-cp",
@@ -134,6 +137,14 @@ class KafkaNode:
                 f"{_reason(result.stderr + result.stdout)}"
             )
 
+    def _formatted_for_us(self) -> bool:
+        try:
+            lines = (self.dir / "data" / "meta.properties").read_text().splitlines()
+        except FileNotFoundError:
+            return False
+        meta = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+        return meta.get("node.id") == str(self.node_id) and meta.get("cluster.id") == self.cluster_id
+
     def start(self) -> None:
         if self.running:
             return
@@ -153,8 +164,13 @@ class KafkaNode:
             "kafka.Kafka",
             str(self._properties),
         ]
-        self._process = ManagedProcess(command, self.dir / "stdout.log", detached=self._detached).start()
-        (self.dir / "pid").write_text(str(self._process.pid))
+        if self._detached:
+            self._process = DetachedProcess(command, self.dir / "stdout.log", self.dir / "pid").start()
+            return
+        self._process = ManagedProcess(command, self.dir / "stdout.log").start()
+        pidfile.write(
+            self.dir / "pid", pidfile.identify(self._process.pid) or pidfile.ProcessId(self._process.pid, -1)
+        )
 
     def wait_listening(self, timeout: float) -> None:
         started = time.monotonic()

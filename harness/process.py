@@ -1,4 +1,4 @@
-"""Child processes that never outlive the test or command that started them.
+"""Child processes that never outlive the test or command that started them (see harness/detach.py).
 
 Each child gets its own process group and PR_SET_PDEATHSIG, so even a kill -9 of the
 parent takes the JVMs and services with it; an atexit hook stops the rest.
@@ -71,13 +71,11 @@ class ManagedProcess:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
-        detached: bool = False,
     ) -> None:
         self.args = list(args)
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
-        self.detached = detached  # a detached child (make kafka-up) outlives us on purpose
         self.popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -92,10 +90,9 @@ class ManagedProcess:
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=None if self.detached else _die_with_parent(os.getpid()),
+            preexec_fn=_die_with_parent(os.getpid()),
         )
-        if not self.detached:
-            _RUNNING.add(self)
+        _RUNNING.add(self)
         log.debug("started pid %s: %s", self.popen.pid, " ".join(self.args))
         return self
 

@@ -1,7 +1,7 @@
 // Tickerflow dashboard: binds every <perspective-viewer> to the gateway's tables and keeps them bound.
 import { ready } from "/vendor/perspective-anywidget.js";
 import { Refused, connect, tokenFromFragment } from "./connection.js";
-import { defaults, forgetAll, save, saved, titled } from "./layouts.js";
+import { defaults, forgetAll, save, saved, titled, withPriceFormat } from "./layouts.js";
 import { StatusBar } from "./status.js";
 
 let viewers = [...document.querySelectorAll("perspective-viewer")];
@@ -38,7 +38,7 @@ function askToken() {
 }
 
 function configFor(name) {
-  return configs[name] ?? saved(name) ?? defaults(state.selected)[name];
+  return withPriceFormat(name, configs[name] ?? saved(name) ?? defaults(state.selected)[name]);
 }
 
 // A viewer that was bound to a dead client keeps waiting on it: a fresh element is simpler and sure.
@@ -164,7 +164,8 @@ async function main() {
     forgetAll();
     for (const name of Object.keys(configs)) delete configs[name];
     for (const viewer of viewers) {
-      await viewer.restore({ ...defaults(state.selected)[viewer.dataset.name], table: viewer.dataset.table });
+      const name = viewer.dataset.name;
+      await viewer.restore({ ...withPriceFormat(name, defaults(state.selected)[name]), table: viewer.dataset.table });
     }
   };
   window.addEventListener("offline", () => status.setState("offline"));

@@ -4,6 +4,11 @@ const THEME = "Pro Dark";
 const UP = "#2ecc71";
 const DOWN = "#ff5c5c";
 
+// Prices carry up to 4 decimals (producer/market.py): axis labels of a stock near $6.20 must read
+// 6.195 / 6.20 / 6.205, not the chart's default compact "6.2, 6.2, 6.2".
+const PRICE = { number_format: { notation: "standard", minimumFractionDigits: 2, maximumFractionDigits: 4 } };
+const PRICE_COLUMNS = { chart: ["price"], bars: ["open", "close", "high", "low"] };
+
 const TITLES = { quotes: "Quote board", chart: "Price", bars: "1-second bars", blotter: "Trade blotter · newest first",
                  producers: "Producer roster" };
 
@@ -38,10 +43,22 @@ export function defaults(symbol) {
       columns: ["event_time", "symbol", "price", "bid", "ask", "bid_size", "ask_size", "volume", "producer_id", "seq"],
     },
     producers: {
-      title: titled("producers", symbol), plugin: "Datagrid", theme: THEME, sort: [["producer_id", "asc"]],
-      columns: ["producer_id", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order", "last_seen"],
+      // status is 'live' or 'stale' (no tick for GATEWAY_PRODUCER_STALE_S): live producers first.
+      title: titled("producers", symbol), plugin: "Datagrid", theme: THEME,
+      sort: [["status", "asc"], ["producer_id", "asc"]],
+      columns: ["producer_id", "status", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order",
+                "last_seen"],
     },
   };
+}
+
+// Layouts saved before prices had a format get it too; a format the user chose is kept.
+export function withPriceFormat(name, config) {
+  const columns = PRICE_COLUMNS[name];
+  if (!columns || !config) return config;
+  const columns_config = { ...(config.columns_config ?? {}) };
+  for (const column of columns) columns_config[column] = { ...PRICE, ...(columns_config[column] ?? {}) };
+  return { ...config, columns_config };
 }
 
 export function saved(name) {

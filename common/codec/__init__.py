@@ -11,7 +11,7 @@ Perspective whichever format a producer chose.
 - ``batch``: the empty batch and the one concat helper.
 """
 
-from common.codec.arrow_fast import decode_arrow_values
+from common.codec.arrow_fast import decode_arrow_counted, decode_arrow_values
 from common.codec.arrow_format import decode_arrow, encode_arrow, encode_batch, encode_columns
 from common.codec.batch import EMPTY_BATCH, concat
 from common.codec.json_fast import SLOW_PATH_BELOW, decode_json_values
@@ -26,6 +26,7 @@ __all__ = [
     "Rejections",
     "concat",
     "decode_arrow",
+    "decode_arrow_counted",
     "decode_arrow_values",
     "decode_json_batch",
     "decode_json_values",

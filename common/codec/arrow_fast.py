@@ -23,6 +23,12 @@ from common.schema import ARROW_SCHEMA
 
 def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Rejections]:
     """(good ticks of every accepted message, in message order; sorted (index, error))."""
+    batch, errors, _ = decode_arrow_counted(values)
+    return batch, errors
+
+
+def decode_arrow_counted(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Rejections, np.ndarray]:
+    """As ``decode_arrow_values``, plus how many of the rows each message gave (0 if rejected)."""
     parts: list[list[pa.RecordBatch]] = []
     trusted: list[int] = []  # messages read as they are, still to be validated
     errors: Rejections = []
@@ -36,10 +42,15 @@ def decode_arrow_values(values: Sequence[bytes]) -> tuple[pa.RecordBatch, Reject
     together = concat([batch for index in trusted for batch in parts[index]])
     flagged = _flagged(together, parts, trusted)
     if not flagged and len(trusted) == len(values):  # the usual poll: one concatenation, one check
-        return together, []
+        return together, [], _rows(parts)
     for index in flagged:
         parts[index] = _strict(index, values[index], errors)
-    return concat([batch for batches in parts for batch in batches]), sorted(errors, key=lambda e: e[0])
+    combined = concat([batch for batches in parts for batch in batches])
+    return combined, sorted(errors, key=lambda e: e[0]), _rows(parts)
+
+
+def _rows(parts: list[list[pa.RecordBatch]]) -> np.ndarray:
+    return np.fromiter((sum(b.num_rows for b in batches) for batches in parts), np.int64, len(parts))
 
 
 def _read(value: bytes) -> list[pa.RecordBatch] | None:

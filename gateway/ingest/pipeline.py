@@ -19,6 +19,7 @@ from aiokafka import ConsumerRecord
 
 from common.throttle import LogThrottle
 from gateway import malloc, metrics
+from gateway.ingest import health
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.routing import Bad, decode_records
@@ -154,7 +155,7 @@ class Pipeline:
         decoded = decode_records(records)
         metrics.MESSAGES.labels("json").inc(decoded.json_messages)
         metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
-        admitted, counts = self.sequence.admit(decoded.batch)
+        admitted, counts = self.sequence.admit(decoded.batch, decoded.partitions)
         metrics.DUPLICATES.inc(counts.duplicates)
         metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         self.writer.apply(admitted)
@@ -203,8 +204,11 @@ class Pipeline:
         metrics.GAPS.set(self.sequence.gaps())
         producers = self.sequence.producers
         if producers:
-            self.tables.producers.update(producer_rows(producers, self._rates.rate))
+            # Refreshed every interval for every producer, so one that stopped turns stale on its own.
+            stale_before_ms = time.time() * 1000 - self.settings.producer_stale_s * 1000
+            self.tables.producers.update(producer_rows(producers, self._rates.rate, stale_before_ms))
         p50, p99 = self.stats.latency_ms()
+        status, reason = health.verdict(self._health_inputs())
         self.tables.gateway.update(
             gateway_rows(
                 ingest_ticks_per_s=self.stats.rate(),
@@ -218,5 +222,17 @@ class Pipeline:
                 clients=self.clients(),
                 uptime_s=self.stats.uptime(),
                 partitions=len(self.source.progress.partitions),
+                status=status,
+                reason=reason,
             )
+        )
+
+    def _health_inputs(self) -> health.Inputs:
+        return health.Inputs(
+            broker_up=self.source.broker_up,
+            assigned=self.source.assigned,
+            caught_up=self.source.caught_up,
+            since_tick_s=self.stats.since_tick(),
+            stale_after_s=self.settings.stale_after_s,
+            bootstrap=self.settings.bootstrap_servers,
         )

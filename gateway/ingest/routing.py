@@ -2,7 +2,8 @@
 
 Records are sorted by content type (headers checked once per distinct set); JSON values are
 decoded together in one call, Arrow values likewise (common/codec), then everything is
-concatenated: the tables see one batch per poll whatever the formats and the mix.
+concatenated: the tables see one batch per poll whatever the formats and the mix. Each row's
+partition comes along, because order only means something within one partition.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 from aiokafka import ConsumerRecord
 
-from common.codec import DecodeError, concat, decode_arrow_values, decode_json_values
+from common.codec import EMPTY_BATCH, DecodeError, concat, decode_arrow_counted, decode_json_values
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, Headers, parse_headers
 
 Bad = list[tuple[ConsumerRecord, DecodeError]]
@@ -22,6 +24,7 @@ Bad = list[tuple[ConsumerRecord, DecodeError]]
 @dataclass
 class Decoded:
     batch: pa.RecordBatch  # good ticks: the JSON messages' in order, then each Arrow message's
+    partitions: np.ndarray  # the Kafka partition of each row of ``batch``
     bad: Bad = field(default_factory=list)
     json_messages: int = 0
     arrow_messages: int = 0
@@ -40,18 +43,32 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
             by_format[content_type].append(record)
         except DecodeError as error:
             bad.append((record, error))
-    batches = []
-    for content_type, decode in (
-        (CONTENT_TYPE_JSON, decode_json_values),
-        (CONTENT_TYPE_ARROW, decode_arrow_values),
-    ):
-        chosen = by_format[content_type]
-        if chosen:
-            batch, errors = decode([r.value for r in chosen])
-            bad.extend((chosen[index], error) for index, error in errors)
-            batches.append(batch)
+    json_batch, json_partitions = _decode_json(by_format[CONTENT_TYPE_JSON], bad)
+    arrow_batch, arrow_partitions = _decode_arrow(by_format[CONTENT_TYPE_ARROW], bad)
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
-    return Decoded(concat(batches), bad, json_messages, arrow_messages)
+    partitions = np.concatenate((json_partitions, arrow_partitions))
+    return Decoded(concat([json_batch, arrow_batch]), partitions, bad, json_messages, arrow_messages)
+
+
+def _partitions(records: list[ConsumerRecord]) -> np.ndarray:
+    return np.fromiter((r.partition for r in records), np.int32, len(records))
+
+
+def _decode_json(chosen: list[ConsumerRecord], bad: Bad) -> tuple[pa.RecordBatch, np.ndarray]:
+    """One row per good message: the rows' partitions are the records' without the rejected ones."""
+    if not chosen:
+        return EMPTY_BATCH, _partitions([])
+    batch, errors = decode_json_values([r.value for r in chosen])
+    bad.extend((chosen[index], error) for index, error in errors)
+    return batch, np.delete(_partitions(chosen), [index for index, _ in errors])
+
+
+def _decode_arrow(chosen: list[ConsumerRecord], bad: Bad) -> tuple[pa.RecordBatch, np.ndarray]:
+    if not chosen:
+        return EMPTY_BATCH, _partitions([])
+    batch, errors, rows = decode_arrow_counted([r.value for r in chosen])
+    bad.extend((chosen[index], error) for index, error in errors)
+    return batch, np.repeat(_partitions(chosen), rows)
 
 
 def _content_type(headers: Headers | None, checked: dict[Headers | None, str]) -> str:

@@ -1,10 +1,14 @@
 """Per-producer sequence tracking: drop duplicates, count gaps and out-of-order arrivals.
 
 JSON ticks are keyed by symbol, so one producer's ticks reach us over several partitions
-and interleave out of order. Per producer we keep a contiguous watermark (every seq at or
-below it is settled) plus the sorted seqs seen above it; a hole that outlives the grace
-period becomes a gap. Seqs below the first one we saw (we joined mid-stream) and declared
-gaps are kept as ranges, so a late tick is still applied exactly once, however late.
+and interleave out of order. That interleaving is normal; out of order is only counted
+within one partition, where Kafka keeps the producer's order, so a non-zero count means
+trouble (e.g. retries reordering a producer's sends).
+
+Per producer we keep a contiguous watermark (every seq at or below it is settled) plus the
+sorted seqs seen above it; a hole that outlives the grace period becomes a gap. Seqs below
+the first one we saw (we joined mid-stream) and declared gaps are kept as ranges, so a late
+tick is still applied exactly once, however late.
 Work is per producer per batch with numpy, never per tick in Python.
 """
 
@@ -39,6 +43,7 @@ class ProducerState:
     restarts: int = 0
     last_seq: int = -1
     last_seen_ms: int = 0
+    partition_last: dict[int, int] = field(default_factory=dict)  # highest applied seq per partition
 
 
 @dataclass
@@ -54,18 +59,25 @@ class SequenceTracker:
         self.producers: dict[str, ProducerState] = {}
         self.gap_grace_s = gap_grace_s
 
-    def admit(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, Admitted]:
-        """``batch`` without its duplicates (arrival order kept), and what changed."""
+    def admit(
+        self, batch: pa.RecordBatch, partitions: np.ndarray | None = None
+    ) -> tuple[pa.RecordBatch, Admitted]:
+        """``batch`` without its duplicates (arrival order kept), and what changed.
+
+        ``partitions`` holds each row's Kafka partition; without it all rows count as one.
+        """
         result = Admitted()
         if batch.num_rows == 0:
             return batch, result
+        if partitions is None:
+            partitions = np.zeros(batch.num_rows, dtype=np.int32)
         encoded = pc.dictionary_encode(batch.column("producer_id"))
         codes = encoded.indices.to_numpy()
         seqs = batch.column("seq").to_numpy()
         times = batch.column("event_time").cast(pa.int64()).to_numpy()
         keep = np.ones(batch.num_rows, dtype=bool)
         for producer_id, rows in _rows_by_producer(codes, encoded.dictionary.to_pylist()):
-            keep[rows] = self._admit_one(str(producer_id), seqs[rows], times[rows], result)
+            keep[rows] = self._admit_one(str(producer_id), seqs[rows], times[rows], partitions[rows], result)
         admitted = batch if keep.all() else batch.filter(pa.array(keep))
         return admitted, result
 
@@ -91,7 +103,7 @@ class SequenceTracker:
         return declared
 
     def _admit_one(
-        self, producer_id: str, seqs: np.ndarray, times: np.ndarray, result: Admitted
+        self, producer_id: str, seqs: np.ndarray, times: np.ndarray, partitions: np.ndarray, result: Admitted
     ) -> np.ndarray:
         state = self.producers.get(producer_id)
         if state is None or _restarted(state, seqs, times):
@@ -111,7 +123,7 @@ class SequenceTracker:
         applied = seqs[keep]
         state.duplicates += len(seqs) - len(applied)
         result.duplicates += len(seqs) - len(applied)
-        late = _out_of_order(applied, state.last_seq)
+        late = _out_of_order_by_partition(state, applied, partitions[keep])
         state.out_of_order += late
         result.out_of_order += late
         state.ticks += len(applied)
@@ -174,8 +186,20 @@ def _merge_sorted(sorted_values: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     return merged
 
 
+def _out_of_order_by_partition(state: ProducerState, applied: np.ndarray, partitions: np.ndarray) -> int:
+    """Late ticks within each partition; remembers each partition's highest applied seq."""
+    late = 0
+    present = np.unique(partitions)
+    for partition in present.tolist():
+        seqs = applied if len(present) == 1 else applied[partitions == partition]
+        highest = state.partition_last.get(partition, -1)
+        late += _out_of_order(seqs, highest)
+        state.partition_last[partition] = max(highest, int(seqs.max()))
+    return late
+
+
 def _out_of_order(applied: np.ndarray, highest_before: int) -> int:
-    """Ticks that arrived after a higher seq of the same producer (late, not lost)."""
+    """Ticks that arrived after a higher seq of the same producer in one partition (late, not lost)."""
     if not len(applied):
         return 0
     running = np.maximum.accumulate(np.concatenate(([highest_before], applied)))[:-1]

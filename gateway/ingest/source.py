@@ -172,13 +172,14 @@ class KafkaSource:
             await self._consumer.seek_to_end(*tps)
         else:
             since = int((time.time() - self.settings.replay_seconds) * 1000)
+            # Ends read *before* the lookup: a partition with nothing since `since` starts there, so
+            # ticks written meanwhile are read. seek_to_end resolved later and skipped them: on a
+            # fresh topic, `make run` lost the first ticks of the partitions still empty at start.
+            ends = await self._consumer.end_offsets(tps)
             found = await self._consumer.offsets_for_times({tp: since for tp in tps})
             for tp in tps:
                 hit = found.get(tp)
-                if hit is None:
-                    await self._consumer.seek_to_end(tp)
-                else:
-                    self._consumer.seek(tp, hit.offset)
+                self._consumer.seek(tp, ends[tp] if hit is None else hit.offset)
 
     async def _partitions(self) -> list[int]:
         assert self._admin is not None

@@ -19,6 +19,7 @@ class LiveStats:
         self.started = time.monotonic()
         self.ticks_total = 0
         self.decode_errors = 0
+        self.last_tick_at: float | None = None  # monotonic time the newest tick was applied
         self._rate: deque[tuple[float, int]] = deque()
         self._latency: deque[tuple[float, np.ndarray]] = deque()
         self._rng = np.random.default_rng(0)
@@ -29,6 +30,7 @@ class LiveStats:
         self.ticks_total += batch.num_rows
         self._rate.append((now, batch.num_rows))
         if batch.num_rows:
+            self.last_tick_at = now
             event_ms = batch.column("event_time").cast(pa.int64()).to_numpy()
             if len(event_ms) > SAMPLES_PER_BATCH:
                 event_ms = self._rng.choice(event_ms, SAMPLES_PER_BATCH, replace=False)
@@ -53,6 +55,9 @@ class LiveStats:
         values = np.concatenate([v for _, v in self._latency])
         p50, p99 = np.percentile(values, [50, 99])
         return float(p50), float(p99)
+
+    def since_tick(self) -> float | None:
+        return None if self.last_tick_at is None else time.monotonic() - self.last_tick_at
 
     def uptime(self) -> float:
         return time.monotonic() - self.started

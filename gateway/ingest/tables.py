@@ -66,6 +66,7 @@ PRODUCER_SCHEMA = {
     "duplicates": "integer",
     "out_of_order": "integer",
     "last_seen": "datetime",
+    "status": "string",  # 'live', or 'stale' when last_seen is older than GATEWAY_PRODUCER_STALE_S
 }
 GATEWAY_SCHEMA = {
     "id": "integer",
@@ -80,6 +81,8 @@ GATEWAY_SCHEMA = {
     "clients": "integer",
     "uptime_s": "float",
     "partitions": "integer",
+    "status": "string",  # live | stale (gateway/ingest/health.py)
+    "reason": "string",  # why stale, in words; "" when live
 }
 
 
@@ -149,9 +152,10 @@ def bar_rows(bars: list[Bar]) -> pa.Table:
 
 
 def producer_rows(
-    producers: Mapping[str, ProducerState], rate: Callable[[str, int], float]
+    producers: Mapping[str, ProducerState], rate: Callable[[str, int], float], stale_before_ms: float
 ) -> dict[str, list[Any]]:
-    """``producers`` rows, one per producer id; ``rate(id, ticks)`` gives its ticks/s."""
+    """``producers`` rows, one per producer id; ``rate(id, ticks)`` gives its ticks/s, and a
+    producer whose newest tick is older than ``stale_before_ms`` shows as stale."""
     states = list(producers.values())
     return {
         "producer_id": list(producers),
@@ -162,10 +166,11 @@ def producer_rows(
         "duplicates": [p.duplicates for p in states],
         "out_of_order": [p.out_of_order for p in states],
         "last_seen": [p.last_seen_ms for p in states],
+        "status": ["stale" if p.last_seen_ms < stale_before_ms else "live" for p in states],
     }
 
 
-def gateway_rows(**values: float) -> list[dict[str, Any]]:
+def gateway_rows(**values: float | str) -> list[dict[str, Any]]:
     """The one ``gateway`` row; every column but ``id`` must be given, by name."""
     missing = GATEWAY_SCHEMA.keys() - {"id", *values}
     unknown = values.keys() - GATEWAY_SCHEMA.keys()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.serve.auth import TicketBook
+from gateway.serve.auth_throttle import FailureThrottle
 from gateway.serve.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, new_view_id
 from gateway.serve.shared_views import Peer, SharedViews
 from gateway.serve.view_owners import ViewOwners
@@ -36,12 +37,14 @@ class RequestPolicy:
     def __init__(
         self,
         tickets: TicketBook,
+        ticket_throttle: FailureThrottle,
         max_connections: int,
         table_names: Callable[[], list[str]],
         views: ViewOwners,
         shared: SharedViews | None,
     ) -> None:
         self.tickets = tickets
+        self.ticket_throttle = ticket_throttle  # failed POST /auth/ticket per address (routes.Ticket)
         self.max_connections = max_connections
         self._table_names = table_names
         self.views = views

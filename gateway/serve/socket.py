@@ -23,6 +23,7 @@ from gateway.serve.outbox import Outbox
 from gateway.serve.policy import RequestPolicy, origin_allowed
 from gateway.serve.protocol import error_response, read_head
 from gateway.serve.refusals import refuse
+from gateway.serve.secure_headers import SecureHeaders
 from gateway.settings import GatewaySettings
 
 _MESSAGE_TOO_BIG = 1009
@@ -41,7 +42,7 @@ class _FrameLimitProtocol(WebSocketProtocol13):
         super().close(code, reason)
 
 
-class TableSocket(WebSocketHandler):
+class TableSocket(SecureHeaders, WebSocketHandler):
     def initialize(
         self, server: Any, settings: GatewaySettings, connections: Connections, policy: RequestPolicy
     ) -> None:

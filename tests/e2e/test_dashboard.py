@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
+from common.security import SECURITY_HEADERS
 from gateway.serve.routes import VENDOR_DIR
 from harness.browser import Dashboard, open_dashboard
 from harness.ports import free_port
@@ -62,6 +63,7 @@ async def _assert_live(dashboard: Dashboard) -> None:
     await eventually(measured, timeout=5)
     assert await dashboard.page.get_attribute("#staleness", "data-level") == "ok"
     assert dashboard.errors == []
+    assert await dashboard.csp_violations() == []
 
 
 async def test_dashboard_shows_live_quotes_and_charts(browser: Browser, gateway: Gateway) -> None:
@@ -71,6 +73,29 @@ async def test_dashboard_shows_live_quotes_and_charts(browser: Browser, gateway:
         await asyncio.sleep(6)  # let the chart and 1 s bars fill before the picture is taken
         (ROOT / "docs").mkdir(exist_ok=True)
         await dashboard.page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+    finally:
+        await dashboard.page.close()
+
+
+async def test_the_page_works_under_its_security_headers(browser: Browser, gateway: Gateway) -> None:
+    """The gateway's CSP is enforced by Chromium, and the live page trips none of it."""
+    dashboard = await open_dashboard(browser, gateway.url)
+    try:
+        assert {k.lower(): v for k, v in SECURITY_HEADERS.items()}.items() <= dashboard.headers.items()
+        await _assert_live(dashboard)  # fails on any console error or CSP violation
+        roster = await dashboard.rows("producers")
+        assert [(r["producer_id"], r["status"]) for r in roster] == [("e2e", "live")]
+        # Enforced, not just sent: an inline script is refused, and that is recorded.
+        await dashboard.page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
+            " document.body.append(s); }"
+        )
+
+        async def refused() -> bool:
+            return any(v.startswith("script-src") for v in await dashboard.csp_violations())
+
+        await eventually(refused, timeout=5)
+        assert await dashboard.page.evaluate("window.__ran ?? 0") == 0
     finally:
         await dashboard.page.close()
 

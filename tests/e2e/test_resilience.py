@@ -63,7 +63,7 @@ async def test_page_reconnects_after_a_gateway_restart_without_reload(
 
 @pytest.fixture
 def token_gateway(kafka_bootstrap: str, e2e_topic: str, producer: object, tmp_path: Path) -> Gateway:
-    return start_gateway(kafka_bootstrap, e2e_topic, tmp_path, token="s3cret-token")
+    return start_gateway(kafka_bootstrap, e2e_topic, tmp_path, token="s3cret-token-for-tests")
 
 
 async def test_token_gateway_refuses_a_wrong_token_then_takes_the_right_one(
@@ -76,7 +76,7 @@ async def test_token_gateway_refuses_a_wrong_token_then_takes_the_right_one(
         notice = await dashboard.page.inner_text("#notice")
         assert "Access refused" in notice and "401" in notice
         assert await dashboard.rows("quotes") == []
-        await dashboard.page.fill("#token", "s3cret-token")
+        await dashboard.page.fill("#token", "s3cret-token-for-tests")
         await dashboard.page.click("#login button")
         await _has_quotes(dashboard)
         await _state_is(dashboard, "live", 10)
@@ -89,7 +89,7 @@ async def test_token_gateway_refuses_a_wrong_token_then_takes_the_right_one(
 async def test_token_gateway_serves_the_page_that_has_the_token(
     browser: Browser, token_gateway: Gateway
 ) -> None:
-    dashboard = await open_dashboard(browser, token_gateway.url + "/#token=s3cret-token")
+    dashboard = await open_dashboard(browser, token_gateway.url + "/#token=s3cret-token-for-tests")
     try:
         await _has_quotes(dashboard)
         await _state_is(dashboard, "live", 10)
@@ -108,7 +108,7 @@ async def test_token_gateway_without_a_token_shows_the_refusal_and_asks_for_it(
         await dashboard.page.wait_for_selector("#login:not([hidden])", timeout=5_000)
         assert "requires a token" in await dashboard.page.inner_text("#notice")
         assert await dashboard.rows("quotes") == []
-        await dashboard.page.fill("#token", "s3cret-token")
+        await dashboard.page.fill("#token", "s3cret-token-for-tests")
         await dashboard.page.click("#login button")
         await _has_quotes(dashboard)
         await _state_is(dashboard, "live", 10)

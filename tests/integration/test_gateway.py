@@ -149,9 +149,9 @@ async def test_wrong_origin_is_refused(kafka_bootstrap: str, topic: str, tmp_pat
 async def test_token_gateway_refuses_everything_but_a_fresh_ticket(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
-    gw = start_gateway(kafka_bootstrap, topic, tmp_path, token="s3cret-token")
+    gw = start_gateway(kafka_bootstrap, topic, tmp_path, token="s3cret-token-for-tests")
     try:
-        for query in ("", "?ticket=forged.ticket.x", "?token=s3cret-token"):
+        for query in ("", "?ticket=forged.ticket.x", "?token=s3cret-token-for-tests"):
             with pytest.raises(HTTPClientError) as refused:
                 await websocket_connect(gw.ws_url + query)
             assert refused.value.code == 401
@@ -162,7 +162,7 @@ async def test_token_gateway_refuses_everything_but_a_fresh_ticket(
             urllib.request.urlopen(bad, timeout=5)
         assert wrong.value.code == 401
         good = urllib.request.Request(
-            f"{gw.url}/auth/ticket", method="POST", headers={"Authorization": "Bearer s3cret-token"}
+            f"{gw.url}/auth/ticket", method="POST", headers={"Authorization": "Bearer s3cret-token-for-tests"}
         )
         with urllib.request.urlopen(good, timeout=5) as response:
             ticket = json.loads(response.read())["ticket"]

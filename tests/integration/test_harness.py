@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -207,17 +208,20 @@ def test_cli_up_reuses_status_and_down(tmp_path: Path) -> None:
     try:
         up = cli("up", "--port", str(port))
         assert up.returncode == 0, up.stderr
-        assert up.stdout.startswith(f"kafka ready at 127.0.0.1:{port} (started in")
-        pid = int((directory / "node-1" / "pid").read_text())
+        assert f"\nkafka ready at 127.0.0.1:{port} (started in" in up.stdout
+        pid = int((directory / "node-1" / "pid").read_text().split()[0])
         os.kill(pid, 0)  # the broker outlived the command
+        assert psutil.Process(pid).ppid() != os.getpid()  # and is nobody's child here: never our zombie
         again = cli("up", "--port", str(port))
         assert again.stdout.startswith(f"kafka ready at 127.0.0.1:{port} (already running, pid {pid}")
         assert cli("status").returncode == 0
         other = cli("up", "--port", str(port + 7))
         assert other.returncode == 2 and f"already runs on port {port}" in other.stderr
     finally:
+        started = time.monotonic()
         down = cli("down")
-    assert down.returncode == 0 and "kafka stopped" in down.stdout, down.stderr
+    assert time.monotonic() - started <= 10
+    assert down.returncode == 0 and "kafka stopped in" in down.stdout, down.stderr
     assert cli("status").returncode == 1
     assert cli("down").stdout.strip() == "kafka is not running"
 

@@ -46,10 +46,14 @@ BAD: dict[str, str] = {
     "GATEWAY_BARS_LIMIT": "0",
     "GATEWAY_GAP_GRACE_MS": "-1",
     "GATEWAY_STATS_INTERVAL_MS": "1",
+    "GATEWAY_PRODUCER_STALE_S": "0",
     "GATEWAY_HOST": "",
     "GATEWAY_PORT": "0",
     "GATEWAY_ALLOWED_ORIGINS": "",
-    "GATEWAY_TOKEN": "short",
+    "GATEWAY_TOKEN": "fifteen-chars-x",  # 8+ passes the shared secret check; the gateway wants 16+
+    "GATEWAY_AUTH_MAX_FAILURES": "0",
+    "GATEWAY_AUTH_WINDOW_S": "0",
+    "GATEWAY_AUTH_BACKOFF_MAX_S": "0.5",
     "GATEWAY_METRICS_TOKEN": "short",
     "GATEWAY_MAX_FRAME_BYTES": "10",
     "GATEWAY_MAX_CONNECTIONS": "0",
@@ -73,13 +77,10 @@ def test_every_setting_has_a_bad_value() -> None:
     assert set(_settings("PRODUCER_") + _settings("GATEWAY_")) == set(BAD)
 
 
-@pytest.mark.parametrize("variable", sorted(BAD))
-def test_bad_value_exits_2_naming_the_setting(variable: str) -> None:
+def _run(variable: str, value: str) -> subprocess.CompletedProcess[str]:
     module = variable.split("_", 1)[0].lower()
-    env = {"PATH": "/usr/bin:/bin", variable: BAD[variable], "PRODUCER_STARTUP_TIMEOUT_S": "1"}
-    if variable == "PRODUCER_STARTUP_TIMEOUT_S":
-        env[variable] = BAD[variable]
-    result = subprocess.run(
+    env = {"PATH": "/usr/bin:/bin", "PRODUCER_STARTUP_TIMEOUT_S": "1", variable: value}
+    return subprocess.run(
         [sys.executable, "-m", module],
         env=env,
         cwd=ROOT,
@@ -88,7 +89,25 @@ def test_bad_value_exits_2_naming_the_setting(variable: str) -> None:
         timeout=30,
         check=False,
     )
+
+
+@pytest.mark.parametrize("variable", sorted(BAD))
+def test_bad_value_exits_2_naming_the_setting(variable: str) -> None:
+    result = _run(variable, BAD[variable])
     assert result.returncode == 2, result.stderr
     assert variable in result.stderr or variable.split("_", 1)[1] in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("variable", ["GATEWAY_TOKEN", "GATEWAY_METRICS_TOKEN"])
+def test_a_refused_secret_is_not_printed(variable: str) -> None:
+    result = _run(variable, "fifteen-chars-x" if variable == "GATEWAY_TOKEN" else "short")
+    assert result.returncode == 2
+    assert "fifteen-chars-x" not in result.stderr and "short'" not in result.stderr
+
+
+def test_a_gateway_token_of_16_characters_is_long_enough() -> None:
+    from gateway.settings import MIN_TOKEN_CHARS, GatewaySettings
+
+    assert GatewaySettings(token="x" * MIN_TOKEN_CHARS).token == "x" * 16

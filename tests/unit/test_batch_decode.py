@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
-from common.codec import encode_json
-from common.headers import CONTENT_TYPE_JSON, make_headers
+from common.codec import encode_arrow, encode_json
+from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from gateway.ingest.routing import decode_records
 from tests.support.ticks import SAMPLE
 
@@ -30,3 +30,33 @@ def test_unhashable_headers_are_still_checked() -> None:
     decoded = decode_records([record(0, [list(h) for h in GOOD]), record(1, [["content-type", b"x"]])])
     assert decoded.batch.column("seq").to_pylist() == [1]
     assert [e.reason for _, e in decoded.bad] == ["unknown_content_type"]
+
+
+def test_each_row_carries_its_partition() -> None:
+    records = [
+        ConsumerRecord(
+            "t", partition, offset, 0, 0, b"k", r.value, None, 1, r.serialized_value_size, r.headers
+        )
+        for offset, (partition, r) in enumerate(
+            (p, record(n, XML if n == 2 else GOOD)) for n, p in enumerate([3, 0, 3, 3, 0])
+        )
+    ]
+    decoded = decode_records(records)
+    rows = list(zip(decoded.batch.column("seq").to_pylist(), decoded.partitions.tolist(), strict=True))
+    assert sorted(rows) == [(1, 3), (2, 0), (4, 3), (5, 0)]
+    assert [r.offset for r, _ in decoded.bad] == [2]
+
+
+def test_arrow_rows_carry_their_message_partition_and_a_rejected_message_gives_none() -> None:
+    arrow = tuple(make_headers(CONTENT_TYPE_ARROW, "a"))
+
+    def message(partition: int, offset: int, seqs: range, cut: bool = False) -> ConsumerRecord:
+        value = encode_arrow([{**SAMPLE, "producer_id": "a", "seq": s} for s in seqs])
+        value = value[:-40] if cut else value
+        return ConsumerRecord("t", partition, offset, 0, 0, b"a", value, None, 1, len(value), arrow)
+
+    records = [message(2, 0, range(1, 4)), message(5, 0, range(4, 6), cut=True), message(4, 0, range(6, 8))]
+    decoded = decode_records([*records, record(0, GOOD)])
+    rows = list(zip(decoded.batch.column("seq").to_pylist(), decoded.partitions.tolist(), strict=True))
+    assert rows == [(1, 0), (1, 2), (2, 2), (3, 2), (6, 4), (7, 4)]  # JSON first, then Arrow
+    assert [(r.partition, e.reason) for r, e in decoded.bad] == [(5, "truncated_arrow")]

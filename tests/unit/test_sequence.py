@@ -147,3 +147,32 @@ def test_range_set_membership_and_removal() -> None:
     assert ranges.contains(np.array([2, 3, 5, 6, 10, 11, 12])).tolist() == [0, 1, 1, 0, 1, 1, 0]
     ranges.discard(4)
     assert (ranges.starts, ranges.ends, len(ranges)) == ([3, 5, 10], [4, 6, 12], 4)
+
+
+def _partitioned(seqs_and_partitions: list[tuple[int, int]]) -> tuple[pa.RecordBatch, np.ndarray]:
+    batch = _batch([s for s, _ in seqs_and_partitions])
+    return batch, np.array([p for _, p in seqs_and_partitions], dtype=np.int32)
+
+
+def test_interleaving_across_partitions_is_not_out_of_order() -> None:
+    """JSON ticks keyed by symbol: each partition in order, read side by side."""
+    tracker = SequenceTracker()
+    _, counts = tracker.admit(*_partitioned([(2, 1), (4, 1), (1, 0), (3, 0), (6, 1), (5, 0)]))
+    state = tracker.producers["p"]
+    assert (counts.out_of_order, state.out_of_order, state.duplicates, state.watermark) == (0, 0, 0, 6)
+
+
+def test_a_late_seq_within_one_partition_is_out_of_order_even_across_batches() -> None:
+    tracker = SequenceTracker()
+    late = [
+        tracker.admit(*_partitioned(batch))[1].out_of_order for batch in ([(1, 0), (3, 0), (2, 1)], [(5, 0)])
+    ]
+    _, counts = tracker.admit(*_partitioned([(4, 0)]))  # partition 0 had 5 already
+    assert (late, counts.out_of_order) == ([0, 0], 1)
+
+
+def test_a_redelivered_seq_is_a_duplicate_not_out_of_order() -> None:
+    tracker = SequenceTracker()
+    tracker.admit(*_partitioned([(1, 0), (2, 0), (3, 1)]))
+    batch, counts = tracker.admit(*_partitioned([(2, 0)]))
+    assert (batch.num_rows, counts.duplicates, counts.out_of_order) == (0, 1, 0)
