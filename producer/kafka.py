@@ -63,7 +63,7 @@ async def connect(settings: ProducerSettings, stop: asyncio.Event) -> AIOKafkaPr
 
 
 async def _start(settings: ProducerSettings) -> AIOKafkaProducer:
-    await ensure_topic(settings)
+    await ensure_topic(settings, settings.topic, settings.partitions)
     producer = new_producer(settings)
     try:
         await asyncio.wait_for(producer.start(), settings.send_timeout_s)
@@ -100,19 +100,19 @@ async def stop_producer(producer: AIOKafkaProducer) -> None:
         log.warning("Kafka producer did not stop cleanly: %s", type(exc).__name__)
 
 
-async def ensure_topic(settings: ProducerSettings) -> None:
+async def ensure_topic(settings: ProducerSettings, topic: str, partitions: int) -> None:
     s = settings
     admin = AIOKafkaAdminClient(
         bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(s.send_timeout_s * 1000)
     )
     try:
         await asyncio.wait_for(admin.start(), s.send_timeout_s)
-        if s.topic in await asyncio.wait_for(admin.list_topics(), s.send_timeout_s):
+        if topic in await asyncio.wait_for(admin.list_topics(), s.send_timeout_s):
             return
         response = await asyncio.wait_for(
-            admin.create_topics([NewTopic(s.topic, s.partitions, s.replication)]), s.send_timeout_s
+            admin.create_topics([NewTopic(topic, partitions, s.replication)]), s.send_timeout_s
         )
-        _check_created(response, s)
+        _check_created(response, topic, partitions, s.replication)
     except TopicAlreadyExistsError:
         pass  # another producer won the race: fine
     finally:
@@ -120,15 +120,15 @@ async def ensure_topic(settings: ProducerSettings) -> None:
             await asyncio.wait_for(admin.close(), STOP_TIMEOUT_S)
 
 
-def _check_created(response: Any, s: ProducerSettings) -> None:
+def _check_created(response: Any, topic: str, partitions: int, replication: int) -> None:
     """CreateTopics reports per-topic errors in the response instead of raising them."""
     for entry in response.topic_errors:
         code = int(entry[1])
         if code == 0:
-            log.info("created topic %r (%d partitions, replication %d)", s.topic, s.partitions, s.replication)
+            log.info("created topic %r (%d partitions, replication %d)", topic, partitions, replication)
         elif for_code(code) is not TopicAlreadyExistsError:
             message = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__
-            raise TopicError(f"cannot create topic {s.topic!r}: {message}")
+            raise TopicError(f"cannot create topic {topic!r}: {message}")
 
 
 class KeyPartitions:
