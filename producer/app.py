@@ -87,10 +87,9 @@ async def _produce(
     finally:
         stop.set()
         await sender.close(FLUSH_BUDGET_S)
-        if member is not None:  # after the flush: the next owner reads our last ticks back
-            await member.leave()
         await _cancel(tasks)
-        await reader.stop()
+        # After the flush: the next owner reads our last ticks back. Both bounded, side by side.
+        await asyncio.gather(reader.stop(), *([member.leave()] if member else []))
 
 
 async def _take_part(

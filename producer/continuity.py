@@ -22,6 +22,7 @@ import pyarrow as pa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common.aio import close_quietly
 from common.codec import decode_json_batch, decode_message
 from common.errors import DecodeError
 from common.headers import CONTENT_TYPE, CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, header
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 FIRST_WINDOW = 512  # messages; each next window back is 4x the last
 MAX_MESSAGES_BACK = 200_000  # per partition
+STOP_TIMEOUT_S = 0.5  # nothing to hand over: it only reads
 READ_BUDGET_S = 3.0  # for one read-back, all partitions
 STATE_FIELDS = ("price", "open", "high", "low", "volume")
 
@@ -56,10 +58,7 @@ class TailReader:
         await asyncio.wait_for(self._consumer.start(), self._timeout)
 
     async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self._consumer.stop(), self._timeout)
-        except (TimeoutError, KafkaError, OSError) as exc:
-            log.warning("tail reader did not stop cleanly: %s", type(exc).__name__)
+        await close_quietly(self._consumer.stop(), STOP_TIMEOUT_S, "tail reader")
 
     async def last_states(
         self, symbols: set[str], partitions: set[int], keyed_by_symbol: bool

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from aiokafka.errors import KafkaError
 
+from common.aio import close_quietly
 from producer.kafka import ensure_topic
 from producer.settings import ProducerSettings
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_MS = 500  # a peer's clean leave is noticed within this (plus the rejoin round trip)
 REBALANCE_TIMEOUT_MS = 10_000  # a revoke flush takes at most FLUSH_ON_REVOKE_S
 POLL_MS = 500
-STOP_TIMEOUT_S = 3.0
+STOP_TIMEOUT_S = 1.0  # LeaveGroup is one request; SIGTERM must end the process within 5 s
 
 Revoked = Callable[[], Awaitable[None]]
 Assigned = Callable[[set[int], int], Awaitable[None]]  # (shards, shard count)
@@ -81,10 +82,7 @@ class GroupMember:
 
     async def leave(self) -> None:
         """Leave the group at once (LeaveGroup): peers take the shards over without a timeout."""
-        try:
-            await asyncio.wait_for(self._consumer.stop(), STOP_TIMEOUT_S)
-        except (TimeoutError, KafkaError, OSError) as exc:
-            log.warning("did not leave the group cleanly: %s", type(exc).__name__)
+        await close_quietly(self._consumer.stop(), STOP_TIMEOUT_S, "group member")
 
     async def assigned(self, shards: set[int]) -> None:
         total = self._consumer.partitions_for_topic(self.settings.shards_topic) or set()

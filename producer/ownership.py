@@ -49,6 +49,7 @@ class Ownership:
         """A fixed selection (PRODUCER_SHARD/SYMBOL_LIST or no split): a restart is a handover too."""
         await self._continue(set(owned.tolist()))
         self._publish(owned)
+        log.info("publishing %d symbols (a static selection, no group)", len(owned))
 
     async def revoked(self) -> None:
         if self._active:
@@ -57,7 +58,7 @@ class Ownership:
         self._publish(np.empty(0, dtype=np.int64))
         await self.sender.drain(FLUSH_ON_REVOKE_S)
         log.info(
-            "rebalance: stopped publishing %d symbols (%d ticks still unacknowledged)",
+            "rebalance: stopped %d symbols (%d ticks still unacknowledged)",
             len(self._held),
             self.sender.buffered_ticks + self.sender.inflight_ticks,
         )
@@ -70,7 +71,7 @@ class Ownership:
         self._held, self._active = set(), True
         self._publish(owned)
         log.info(
-            "rebalance %d: own %d of %d shards, %d symbols (%d taken over)",
+            "rebalance %d: publishing %d of %d shards, %d symbols (%d taken over)",
             self.rebalances,
             len(shards),
             total,
