@@ -31,6 +31,7 @@ class Decoded:
     bad: Bad = field(default_factory=list)
     json_messages: int = 0
     arrow_messages: int = 0
+    header_sets: list[Headers | None] = field(default_factory=list)  # distinct ones, for the roster
 
 
 def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
@@ -51,7 +52,7 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
     batches = [b for b, chosen in ((json_batch, json_messages), (arrow_batch, arrow_messages)) if chosen]
     partitions = np.concatenate((json_partitions, arrow_partitions))
-    return Decoded(_concat(batches), partitions, bad, json_messages, arrow_messages)
+    return Decoded(_concat(batches), partitions, bad, json_messages, arrow_messages, list(checked))
 
 
 def _partitions(records: list[ConsumerRecord]) -> np.ndarray:

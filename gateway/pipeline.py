@@ -24,6 +24,7 @@ from gateway.batch_decode import Bad, decode_records
 from gateway.consumer import KafkaSource
 from gateway.dlq import DeadLetters
 from gateway.inbox import Inbox
+from gateway.roster import Roster
 from gateway.sequence import SequenceTracker
 from gateway.settings import GatewaySettings
 from gateway.stats import LiveStats, Rates
@@ -51,6 +52,7 @@ class Pipeline:
         self.tables = create_tables(server.new_local_client())
         self.writer = TableWriter(self.tables, settings.ticks_limit, settings.bars_limit)
         self.sequence = SequenceTracker(settings.gap_grace_ms / 1000)
+        self.roster = Roster()
         self.stats = LiveStats()
         self.source = KafkaSource(settings)
         self.dead_letters = DeadLetters(
@@ -147,6 +149,7 @@ class Pipeline:
         metrics.MESSAGES.labels("json").inc(decoded.json_messages)
         metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
         admitted, counts = self.sequence.admit(decoded.batch, decoded.partitions)
+        self.roster.note(decoded.header_sets)
         metrics.DUPLICATES.inc(counts.duplicates)
         metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         self.writer.apply(admitted)
@@ -211,6 +214,7 @@ class Pipeline:
                     "out_of_order": [p.out_of_order for p in states],
                     "last_seen": [p.last_seen_ms for p in states],
                     "status": ["stale" if p.last_seen_ms < stale_before_ms else "live" for p in states],
+                    **self.roster.columns(list(producers)),
                 }
             )
         p50, p99 = self.stats.latency_ms()

@@ -56,6 +56,8 @@ PRODUCER_SCHEMA = {
     "out_of_order": "integer",
     "last_seen": "datetime",
     "status": "string",  # 'live', or 'stale' when last_seen is older than GATEWAY_PRODUCER_STALE_S
+    "owned_symbols": "integer",  # from the producers' roster headers (null: a producer without them)
+    "rebalances": "integer",
 }
 GATEWAY_SCHEMA = {
     "id": "integer",

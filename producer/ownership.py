@@ -49,13 +49,14 @@ class Ownership:
         """A fixed selection (PRODUCER_SHARD/SYMBOL_LIST or no split): a restart is a handover too."""
         await self._continue(set(owned.tolist()))
         self._publish(owned)
+        self._announce(len(owned))
         log.info("publishing %d symbols (a static selection, no group)", len(owned))
 
     async def revoked(self) -> None:
         if self._active:
             self._held = set(self.generator.owned.tolist())
         self._active = False
-        self._publish(np.empty(0, dtype=np.int64))
+        self._publish(np.empty(0, dtype=np.int64))  # the headers stay: what is flushed was made owning them
         await self.sender.drain(FLUSH_ON_REVOKE_S)
         log.info(
             "rebalance: stopped %d symbols (%d ticks still unacknowledged)",
@@ -70,6 +71,7 @@ class Ownership:
         await self._continue(taken_over)
         self._held, self._active = set(), True
         self._publish(owned)
+        self._announce(len(owned))
         log.info(
             "rebalance %d: publishing %d of %d shards, %d symbols (%d taken over)",
             self.rebalances,
@@ -92,4 +94,7 @@ class Ownership:
 
     def _publish(self, owned: np.ndarray) -> None:
         self.generator.owned = owned
-        self.sender.headers = self._base_headers + roster_headers(len(owned), self.rebalances)
+
+    def _announce(self, owned: int) -> None:
+        """The roster headers every message carries from now on (the gateway's `producers` table)."""
+        self.sender.headers = self._base_headers + roster_headers(owned, self.rebalances)
