@@ -11,11 +11,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from common.headers import OWNED_SYMBOLS, REBALANCES, header
+from common.codec import batch_to_ticks, decode_arrow
+from common.headers import CONTENT_TYPE, CONTENT_TYPE_ARROW, OWNED_SYMBOLS, REBALANCES, header
 from gateway.aio import bounded, close_quietly
 from tests.integration.kafka_io import partitions_of
 
@@ -32,7 +34,7 @@ class Seen:
 
 
 async def read_tape(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Seen]:
-    """Every JSON tick in ``topic`` up to its end offsets now, sorted by event time."""
+    """Every tick (JSON or Arrow) in ``topic`` up to its end offsets now, sorted by event time."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tape: list[Seen] = []
 
@@ -44,7 +46,9 @@ async def read_tape(bootstrap: str, topic: str, timeout: float = 30.0) -> list[S
         end = await consumer.end_offsets(partitions)
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             for records in (await consumer.getmany(timeout_ms=300)).values():
-                tape.extend(_seen(r) for r in records if r.offset < end[TopicPartition(r.topic, r.partition)])
+                for r in records:
+                    if r.offset < end[TopicPartition(r.topic, r.partition)]:
+                        tape.extend(_seen(r))
 
     try:
         await bounded(read(), timeout)
@@ -53,18 +57,17 @@ async def read_tape(bootstrap: str, topic: str, timeout: float = 30.0) -> list[S
     return sorted(tape, key=lambda s: (s.time, s.producer, s.seq))
 
 
-def _seen(record: ConsumerRecord) -> Seen:
-    tick = orjson.loads(record.value)
+def _seen(record: ConsumerRecord) -> list[Seen]:
     headers = record.headers
-    return Seen(
-        tick["symbol"],
-        tick["producer_id"],
-        int(header(headers, REBALANCES) or -1),
-        int(header(headers, OWNED_SYMBOLS) or -1),
-        tick["event_time"],
-        tick["price"],
-        tick["seq"],
-    )
+    if header(headers, CONTENT_TYPE) == CONTENT_TYPE_ARROW:
+        ticks: list[Any] = batch_to_ticks(decode_arrow(record.value))
+    else:
+        ticks = [orjson.loads(record.value)]
+    period, owned = int(header(headers, REBALANCES) or -1), int(header(headers, OWNED_SYMBOLS) or -1)
+    return [
+        Seen(t["symbol"], t["producer_id"], period, owned, t["event_time"], t["price"], t["seq"])
+        for t in ticks
+    ]
 
 
 def now_ms() -> int:

@@ -148,3 +148,26 @@ async def test_a_restart_continues_each_walk_from_its_last_tick_in_kafka(
     assert set(first_after) == set(last_before)
     assert across <= within
     assert max(abs(first_after[s] / last_before[s] - 1) for s in last_before) <= within
+
+
+async def test_arrow_producers_batch_only_their_own_symbols_and_continue_across_a_handover(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    def arrow(name: str) -> ManagedProcess:
+        return start_producer(
+            kafka_bootstrap, topic, tmp_path, producer_id=name, interval_ms=INTERVAL_MS, format="arrow"
+        )
+
+    producers = [arrow("a0"), arrow("a1")]
+    try:
+        await settle(kafka_bootstrap, topic, UNIVERSE, 2)
+        _stop_all(producers[1:])
+        await settle(kafka_bootstrap, topic, UNIVERSE, 1, timeout=30)
+    finally:
+        _stop_all(producers[:1])
+    tape = await read_tape(kafka_bootstrap, topic)
+    within, across = relative_steps(tape)
+
+    assert longest_overlap_ms(tape) <= INTERVAL_MS
+    assert 0 < across <= within  # a1's symbols went to a0 and went on from a1's last prices
+    assert seq_holes(tape) == {"a0": 0, "a1": 0}
