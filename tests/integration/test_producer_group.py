@@ -37,6 +37,18 @@ def _start(bootstrap: str, topic: str, log_dir: Path, name: str) -> ManagedProce
     return start_producer(bootstrap, topic, log_dir, producer_id=name, interval_ms=INTERVAL_MS)
 
 
+async def _settled(
+    bootstrap: str, topic: str, log_dir: Path, names: list[str]
+) -> tuple[list[ManagedProcess], int]:
+    """Start the producers and wait until they split the universe; returns them and that moment."""
+    producers = [_start(bootstrap, topic, log_dir, name) for name in names]
+    try:
+        return producers, await settle(bootstrap, topic, UNIVERSE, len(names))
+    except BaseException:
+        _stop_all(producers)
+        raise
+
+
 def _stop_all(processes: list[ManagedProcess]) -> None:
     for process in processes:
         process.signal(signal.SIGTERM)
@@ -59,9 +71,8 @@ def _first_after(tape: list[Seen], symbols: set[str], since: int, by: set[str]) 
 async def test_three_producers_publish_each_symbol_once_and_cover_the_universe(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
-    producers = [_start(kafka_bootstrap, topic, tmp_path, f"p{i}") for i in range(3)]
+    producers, settled = await _settled(kafka_bootstrap, topic, tmp_path, ["p0", "p1", "p2"])
     try:
-        settled = await settle(kafka_bootstrap, topic, UNIVERSE, 3)
         await asyncio.sleep(10.5)
         window = publishers(await read_tape(kafka_bootstrap, topic), settled, settled + 10_000)
     finally:
@@ -78,9 +89,8 @@ async def test_three_producers_publish_each_symbol_once_and_cover_the_universe(
 async def test_a_killed_producers_symbols_are_taken_over_within_10s_continuing_their_walk(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
-    producers = [_start(kafka_bootstrap, topic, tmp_path, f"k{i}") for i in range(3)]
+    producers, settled = await _settled(kafka_bootstrap, topic, tmp_path, ["k0", "k1", "k2"])
     try:
-        settled = await settle(kafka_bootstrap, topic, UNIVERSE, 3)
         before = await read_tape(kafka_bootstrap, topic)
         orphans = {s for s, by in publishers(before, settled).items() if by == {"k0"}}
         killed_at = now_ms()
