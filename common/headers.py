@@ -14,6 +14,9 @@ PRODUCER_ID: Final = "producer-id"
 ERROR_REASON: Final = "error-reason"
 ERROR_DETAIL: Final = "error-detail"
 SOURCE: Final = "source"
+# The roster: how many symbols the sending producer owns, and how many rebalances it went through.
+OWNED_SYMBOLS: Final = "owned-symbols"
+REBALANCES: Final = "rebalances"
 
 CONTENT_TYPE_JSON: Final = "application/json"
 CONTENT_TYPE_ARROW: Final = "application/vnd.apache.arrow.stream"
@@ -28,6 +31,10 @@ def make_headers(content_type: str, producer_id: str) -> list[tuple[str, bytes]]
         (SCHEMA_VERSION_HEADER, str(SCHEMA_VERSION).encode()),
         (PRODUCER_ID, producer_id.encode()),
     ]
+
+
+def roster_headers(owned: int, rebalances: int) -> list[tuple[str, bytes]]:
+    return [(OWNED_SYMBOLS, str(owned).encode()), (REBALANCES, str(rebalances).encode())]
 
 
 def header(headers: Headers | None, name: str) -> str | None:

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop
 from common.runtime import install_stop_signals
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.pipeline import IngestParts, Pipeline
+from gateway.ingest.roster import Roster
 from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
 from gateway.ingest.stats import LiveStats
@@ -46,6 +47,7 @@ def build_pipeline(
         tables=tables,
         writer=TableWriter(tables, settings.ticks_limit, settings.bars_limit),
         sequence=SequenceTracker(settings.gap_grace_ms / 1000),
+        roster=Roster(),
         stats=LiveStats(),
     )
     return Pipeline(settings, parts, clients)

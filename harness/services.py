@@ -31,6 +31,9 @@ def start_producer(bootstrap: str, topic: str, log_dir: Path, **settings: object
     process.start()
     if not process.wait_for_output("connected to Kafka", 60):
         raise AssertionError(f"producer did not connect:\n{process.tail()}")
+    # In a group it publishes once the group hands it shards; a static selection right away.
+    if not process.wait_for_output("publishing", 60):
+        raise AssertionError(f"producer did not start publishing:\n{process.tail()}")
     return process
 
 

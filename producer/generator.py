@@ -54,7 +54,7 @@ class Generator:
         self._arrow_key = settings.producer_id.encode()
 
     def make(self, count: int) -> list[Outgoing]:
-        if count <= 0:
+        if count <= 0 or not len(self.owned):  # owning nothing (e.g. during a rebalance) makes nothing
             return []
         columns = stamp(self.market.ticks(count, self.owned), self.settings.producer_id, self.next_seq)
         self.next_seq += count
@@ -63,6 +63,8 @@ class Generator:
 
     def paced_round(self) -> list[Outgoing]:
         """A random subset of the owned symbols (at least one), one tick each."""
+        if not len(self.owned):
+            return []
         count = int(self.market.rng.binomial(len(self.owned), PACED_TICK_PROBABILITY)) or 1
         return self.make(count)
 

@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from common import topics
 from common.aio import bounded, close_quietly
-from common.topics import ensure_topic
 from producer.settings import ProducerSettings
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,7 @@ async def connect(settings: ProducerSettings, stop: asyncio.Event) -> AIOKafkaPr
 
 
 async def _start(settings: ProducerSettings) -> AIOKafkaProducer:
-    s = settings
-    if await ensure_topic(s.bootstrap_servers, s.topic, s.partitions, s.replication, s.send_timeout_s):
-        log.info("created topic %r (%d partitions, replication %d)", s.topic, s.partitions, s.replication)
+    await ensure_topic(settings, settings.topic, settings.partitions)
     producer = new_producer(settings)
     try:
         await bounded(producer.start(), settings.send_timeout_s)
@@ -93,6 +91,13 @@ def new_producer(settings: ProducerSettings) -> AIOKafkaProducer:
 
 async def stop_producer(producer: AIOKafkaProducer) -> None:
     await close_quietly(producer.stop(), STOP_TIMEOUT_S, "Kafka producer")
+
+
+async def ensure_topic(settings: ProducerSettings, topic: str, partitions: int) -> None:
+    """``topic`` with ``partitions`` and the producer's replication, created if missing."""
+    s = settings
+    if await topics.ensure_topic(s.bootstrap_servers, topic, partitions, s.replication, s.send_timeout_s):
+        log.info("created topic %r (%d partitions, replication %d)", topic, partitions, s.replication)
 
 
 class KeyPartitions:

@@ -123,6 +123,14 @@ class Market:
             "close": price,
         }
 
+    def resume(self, idx: int, last: Columns) -> None:
+        """Continue symbol ``idx`` from its last published tick (a handover or a restart)."""
+        self.price[idx] = float(last["price"])
+        self.open[idx] = float(last["open"])
+        self.high[idx] = float(last["high"])
+        self.low[idx] = float(last["low"])
+        self.volume[idx] = int(last["volume"])
+
     def ticks(self, count: int, owned: np.ndarray) -> Columns:
         """``count`` ticks spread over the ``owned`` symbols, in rounds without repeats."""
         rounds: list[Columns] = []

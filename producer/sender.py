@@ -117,6 +117,10 @@ class Sender:
     async def close(self, timeout: float) -> None:
         """Wait up to ``timeout`` for what is buffered and in flight to be acknowledged."""
         self._closing = True
+        await self.drain(timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` until nothing is buffered or in flight (sending goes on after)."""
         self._wake.set()
         deadline = time.monotonic() + timeout
         while (self.buffer or self.inflight_ticks) and time.monotonic() < deadline:

@@ -33,6 +33,20 @@ class ProducerSettings(KafkaServiceSettings):
     symbols: int = Field(50, ge=1, le=5000, description="size of the seeded symbol universe")
     symbol_list: str = Field("", description="comma-separated symbols this producer owns ('' = all)")
     shard: str = Field("", description="own a slice of the universe: 'i/n' (e.g. 0/3); '' = all")
+    split: bool = Field(
+        True,
+        description="split the universe with the topic's other producers through a Kafka consumer group "
+        "(unless PRODUCER_SHARD or PRODUCER_SYMBOL_LIST is set); false = publish every symbol",
+    )
+    shards: int = Field(
+        24, ge=1, le=1000, description="partitions of the control topic `<topic>.shards` when created"
+    )
+    session_timeout_ms: int = Field(
+        6000,
+        ge=1000,
+        le=300_000,
+        description="a producer killed without leaving loses its symbols after this long",
+    )
     seed: int = Field(42, description="universe seed: same seed, same companies and symbols")
     producer_id: str = Field(
         default_factory=default_producer_id,
@@ -66,6 +80,19 @@ class ProducerSettings(KafkaServiceSettings):
         if value and not (match and int(match.group(1)) < int(match.group(2))):
             raise ValueError("must be 'i/n' with 0 <= i < n, e.g. 0/3")
         return value
+
+    @property
+    def grouped(self) -> bool:
+        """Ownership comes from the producers' consumer group, not from a static selection."""
+        return self.split and not (self.shard or self.symbol_list)
+
+    @property
+    def shards_topic(self) -> str:
+        return f"{self.topic}.shards"
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.topic}.producers"
 
     def shard_of(self) -> tuple[int, int]:
         if not self.shard:

@@ -46,8 +46,8 @@ export function defaults(symbol) {
       // status is 'live' or 'stale' (no tick for GATEWAY_PRODUCER_STALE_S): live producers first.
       title: titled("producers", symbol), plugin: "Datagrid", theme: THEME,
       sort: [["status", "asc"], ["producer_id", "asc"]],
-      columns: ["producer_id", "status", "ticks", "ticks_per_s", "last_seq", "gaps", "duplicates", "out_of_order",
-                "last_seen"],
+      columns: ["producer_id", "status", "owned_symbols", "rebalances", "ticks", "ticks_per_s", "last_seq", "gaps",
+                "duplicates", "out_of_order", "last_seen"],
     },
   };
 }

@@ -22,6 +22,7 @@ from gateway import malloc, metrics
 from gateway.ingest import health
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
+from gateway.ingest.roster import Roster
 from gateway.ingest.routing import Bad, decode_records
 from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
@@ -52,6 +53,7 @@ class IngestParts:
     tables: Tables
     writer: TableWriter
     sequence: SequenceTracker
+    roster: Roster
     stats: LiveStats
 
 
@@ -63,6 +65,7 @@ class Pipeline:
         self.tables = parts.tables
         self.writer = parts.writer
         self.sequence = parts.sequence
+        self.roster = parts.roster
         self.stats = parts.stats
         self.source = parts.source
         self.dead_letters = parts.dead_letters
@@ -156,6 +159,7 @@ class Pipeline:
         metrics.MESSAGES.labels("json").inc(decoded.json_messages)
         metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
         admitted, counts = self.sequence.admit(decoded.batch, decoded.partitions)
+        self.roster.note(decoded.header_sets)
         metrics.DUPLICATES.inc(counts.duplicates)
         metrics.OUT_OF_ORDER.inc(counts.out_of_order)
         self.writer.apply(admitted)
@@ -206,7 +210,8 @@ class Pipeline:
         if producers:
             # Refreshed every interval for every producer, so one that stopped turns stale on its own.
             stale_before_ms = time.time() * 1000 - self.settings.producer_stale_s * 1000
-            self.tables.producers.update(producer_rows(producers, self._rates.rate, stale_before_ms))
+            rows = producer_rows(producers, self._rates.rate, stale_before_ms, self.roster)
+            self.tables.producers.update(rows)
         p50, p99 = self.stats.latency_ms()
         status, reason = health.verdict(self._health_inputs())
         self.tables.gateway.update(

@@ -28,6 +28,7 @@ class Decoded:
     bad: Bad = field(default_factory=list)
     json_messages: int = 0
     arrow_messages: int = 0
+    header_sets: list[Headers | None] = field(default_factory=list)  # distinct ones, for the roster
 
 
 def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
@@ -47,7 +48,9 @@ def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
     arrow_batch, arrow_partitions = _decode_arrow(by_format[CONTENT_TYPE_ARROW], bad)
     json_messages, arrow_messages = len(by_format[CONTENT_TYPE_JSON]), len(by_format[CONTENT_TYPE_ARROW])
     partitions = np.concatenate((json_partitions, arrow_partitions))
-    return Decoded(concat([json_batch, arrow_batch]), partitions, bad, json_messages, arrow_messages)
+    return Decoded(
+        concat([json_batch, arrow_batch]), partitions, bad, json_messages, arrow_messages, list(checked)
+    )
 
 
 def _partitions(records: list[ConsumerRecord]) -> np.ndarray:

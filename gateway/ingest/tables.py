@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from common.schema import FIELDS, perspective_schema
 from gateway.ingest.bars import Bar
+from gateway.ingest.roster import Roster
 from gateway.ingest.sequence import ProducerState
 
 TICKS = "ticks"
@@ -67,6 +68,8 @@ PRODUCER_SCHEMA = {
     "out_of_order": "integer",
     "last_seen": "datetime",
     "status": "string",  # 'live', or 'stale' when last_seen is older than GATEWAY_PRODUCER_STALE_S
+    "owned_symbols": "integer",  # from the producers' roster headers (null: a producer without them)
+    "rebalances": "integer",
 }
 GATEWAY_SCHEMA = {
     "id": "integer",
@@ -152,10 +155,14 @@ def bar_rows(bars: list[Bar]) -> pa.Table:
 
 
 def producer_rows(
-    producers: Mapping[str, ProducerState], rate: Callable[[str, int], float], stale_before_ms: float
+    producers: Mapping[str, ProducerState],
+    rate: Callable[[str, int], float],
+    stale_before_ms: float,
+    roster: Roster,
 ) -> dict[str, list[Any]]:
-    """``producers`` rows, one per producer id; ``rate(id, ticks)`` gives its ticks/s, and a
-    producer whose newest tick is older than ``stale_before_ms`` shows as stale."""
+    """``producers`` rows, one per producer id; ``rate(id, ticks)`` gives its ticks/s, a producer
+    whose newest tick is older than ``stale_before_ms`` shows as stale, and ``roster`` gives
+    what each says it owns."""
     states = list(producers.values())
     return {
         "producer_id": list(producers),
@@ -167,6 +174,7 @@ def producer_rows(
         "out_of_order": [p.out_of_order for p in states],
         "last_seen": [p.last_seen_ms for p in states],
         "status": ["stale" if p.last_seen_ms < stale_before_ms else "live" for p in states],
+        **roster.columns(list(producers)),
     }
 
 

@@ -1,11 +1,11 @@
-"""Decoding helpers only the tests need: one message, one JSON tick, and batches as tick dicts."""
+"""Decoding helpers only the tests need: one JSON tick, and batches as tick dicts."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from common.codec import DecodeError, decode_arrow, decode_json_batch
-from common.headers import CONTENT_TYPE_ARROW, Headers, parse_headers
+from common.codec import decode_json_batch
+from common.codec.message import decode_message
 from common.schema import Tick
 
 
@@ -25,14 +25,4 @@ def batch_to_ticks(batch: pa.RecordBatch) -> list[Tick]:
     return ticks
 
 
-def decode_message(value: bytes | None, headers: Headers) -> pa.RecordBatch:
-    """Decode one Kafka message of either format, dispatching on its headers."""
-    content_type = parse_headers(headers)
-    if value is None:
-        raise DecodeError("empty_message", "message has no value (tombstone)")
-    if content_type == CONTENT_TYPE_ARROW:
-        return decode_arrow(value)
-    batch, errors = decode_json_batch([value])
-    if errors:
-        raise errors[0][1]
-    return batch
+__all__ = ["batch_to_ticks", "decode_json", "decode_message"]
