@@ -48,6 +48,7 @@ BAD: dict[str, str] = {
     "GATEWAY_TICKS_LIMIT": "0",
     "GATEWAY_BARS_LIMIT": "0",
     "GATEWAY_GAP_GRACE_MS": "-1",
+    "GATEWAY_STALE_AFTER_S": "0",
     "GATEWAY_STATS_INTERVAL_MS": "1",
     "GATEWAY_PRODUCER_STALE_S": "0",
     "GATEWAY_HOST": "",
