@@ -14,12 +14,12 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.lock pyproject.toml
-	@echo "setup: python virtualenv from requirements.lock"
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	@echo "setup: python virtualenv from requirements-dev.lock (the runtime lock plus the dev tools)"
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (found %d.%d)" % sys.version_info[:2])'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip==25.3
-	@$(PY) -m pip install -q --require-virtualenv -r requirements.lock
+	@$(PY) -m pip install -q --require-virtualenv -r requirements-dev.lock
 	@$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
