@@ -9,7 +9,7 @@ PRODUCERS ?= 1
 KAFKA_PORT ?= 9092
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint unit integration e2e bench bench-quick soak kafka-up kafka-down clean
+.PHONY: help setup run test lint unit integration e2e compose-test bench bench-quick soak kafka-up kafka-down clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,8 +37,11 @@ lint: $(VENV)/.installed ## ruff and mypy --strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup lint ## Lint, then unit, integration, e2e and reliability tests against real Kafka and Chromium
+test: setup lint ## Lint, then every test: unit, integration, e2e, reliability, and the compose files on a real Docker engine
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+compose-test: setup ## Only the compose tests: our own dockerd, the compose files run for real (~4 min warm, ~10 cold)
+	$(VENV)/bin/pytest -m compose tests/compose $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed ## Only the unit tests (no broker)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
