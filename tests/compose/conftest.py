@@ -52,7 +52,7 @@ def start(stand: Stand, *up: str) -> None:
         f"host port(s) {busy} are in use: the compose files publish them on 127.0.0.1; "
         "stop whatever listens there (make run? another compose stack?) and run again"
     )
-    stand.compose("build", timeout=900)
+    stand.compose("build", timeout=900, record=False)
     stand.compose(*up, timeout=HEALTHY_WITHIN + 60)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.compose.engine import ROOT, Engine
 
+README = ROOT / "README.md"
 PROJECT = "tickerflow"
 SINGLE = ("docker-compose.yml",)
 CLUSTER = ("docker-compose.yml", "docker-compose.cluster.yml")
@@ -41,6 +42,7 @@ class Stand:
         self.engine = engine
         self.files = files
         self.timings: dict[str, float] = {}
+        self.ran: set[str] = set()  # the user-facing commands run, which the README must show as they are
 
     @property
     def prefix(self) -> list[str]:
@@ -94,7 +96,7 @@ class Stand:
 
     def containers(self, service: str | None = None, all_states: bool = False) -> list[dict[str, Any]]:
         args = ["ps", "--format", "json", *(["--all"] if all_states else []), *([service] if service else [])]
-        out = self.compose(*args, timeout=60).stdout.strip()
+        out = self.compose(*args, timeout=60, record=False).stdout.strip()
         if not out:
             return []
         if out.startswith("["):
@@ -103,7 +105,8 @@ class Stand:
         return [json.loads(line) for line in out.splitlines()]
 
     def exec(self, service: str, *command: str, index: int = 1, timeout: float = 60) -> str:
-        return self.compose("exec", "-T", f"--index={index}", service, *command, timeout=timeout).stdout
+        args = ("exec", "-T", f"--index={index}", service, *command)
+        return self.compose(*args, timeout=timeout, record=False).stdout
 
     def leftovers(self) -> dict[str, list[str]]:
         """Containers, networks and volumes of the project that the engine still holds."""
@@ -118,7 +121,12 @@ class Stand:
         return found
 
     def down(self) -> None:
-        self.compose("down", "-v", "--remove-orphans", "--timeout=10", timeout=120, check=False)
+        self.compose("down", "-v", "--remove-orphans", "--timeout=10", timeout=120, check=False, record=False)
+
+    def not_in_readme(self) -> set[str]:
+        """The commands run that the README's Docker Compose section does not show word for word."""
+        shown = {line.split("#")[0].strip() for line in README.read_text().splitlines()}
+        return self.ran - shown
 
 
 def until(
