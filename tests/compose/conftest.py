@@ -1,7 +1,8 @@
 """The real-engine fixtures: a provisioned private Docker engine, the single-broker stack, Chromium.
 
-``engine`` (session): Debian's docker.io, our own dockerd under .run/docker/, the Compose CLI and the
-stand-in images; always stopped (finalizer, atexit, SIGTERM). ``single`` (session): the README's
+Package-scoped, so the engine stops as soon as the compose tests are done, before the rest of a
+``make test`` run. ``engine``: Debian's docker.io, our own dockerd under .run/docker/, the Compose CLI
+and the stand-in images; always stopped (finalizer, atexit, SIGTERM). ``single``: the README's
 ``docker compose up -d --build --scale producer=3 --wait`` after a timed ``docker compose build``;
 ``docker compose down -v`` at the end whatever happened.
 """
@@ -28,7 +29,7 @@ def _say(config: pytest.Config, line: str) -> None:
         reporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     started = time.monotonic()
     docker = Engine()
@@ -44,7 +45,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         docker.stop()
 
 
-def start(stand: Stand, *up: str) -> None:
+def start(stand: Stand, *up: str, within: float = HEALTHY_WITHIN + 60) -> None:
     """Clear what an interrupted run left, check the host ports, build (timed), then ``up``."""
     stand.down()
     busy = busy_ports(HOST_PORTS[stand.files])
@@ -53,10 +54,10 @@ def start(stand: Stand, *up: str) -> None:
         "stop whatever listens there (make run? another compose stack?) and run again"
     )
     stand.compose("build", timeout=900, record=False)
-    stand.compose(*up, timeout=HEALTHY_WITHIN + 60)
+    stand.compose(*up, timeout=within)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def single(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Stand]:
     stand = Stand(engine, SINGLE)
     try:
@@ -71,7 +72,7 @@ def single(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Stand]:
         stand.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -55,8 +55,10 @@ class Stand:
         return " ".join([*self.prefix, *args])
 
     def compose(
-        self, *args: str, timeout: float = 120, check: bool = True
+        self, *args: str, timeout: float = 120, check: bool = True, record: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        if record:
+            self.ran.add(self.command(*args))
         started = time.monotonic()
         try:
             result = subprocess.run(

@@ -23,7 +23,8 @@ FLOWING_WITHIN = 30.0
 def cluster(engine: Engine) -> Iterator[Stand]:
     stand = Stand(engine, CLUSTER)
     try:
-        start(stand, "up", "-d", "--build", "--wait")
+        # three JVMs form a quorum before anything else starts: slower than one on a busy machine
+        start(stand, "up", "-d", "--build", "--wait", within=420)
         yield stand
     finally:
         stand.down()
