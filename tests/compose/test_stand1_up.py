@@ -108,8 +108,6 @@ def test_the_gateway_python_environment_is_at_most_350_mb(single: Stand) -> None
 
 @pytest.mark.parametrize("image", SERVICE_IMAGES)
 def test_service_images_run_as_non_root_with_a_healthcheck(single: Stand, image: str) -> None:
-    [config] = json.loads(
-        single.engine.docker("image", "inspect", "-f", "{{json .Config}}", image).stdout.splitlines()
-    )
+    config = json.loads(single.engine.docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
     assert config["User"] not in ("", "0", "root")
     assert config["Healthcheck"]["Test"][0] == "CMD"

@@ -88,7 +88,11 @@ async def test_viewers_of_a_killed_replica_reconnect_to_another_with_their_layou
             connects = [await page.page.evaluate("window.tickerflow.state.connects") for page in pages]
             return sum(count > 1 for count in connects) == clients[victim] and await _all(pages, live)
 
-        await until_async(moved, RECONNECT_WITHIN, "the victim's pages live on another replica", single)
+        try:
+            await until_async(moved, RECONNECT_WITHIN, "the victim's pages live on another replica")
+        except AssertionError as error:
+            states = [await _describe(page) for page in pages]
+            raise AssertionError(f"{error} pages {states}, victim had {clients[victim]:.0f}") from None
         assert time.monotonic() - killed <= RECONNECT_WITHIN
         assert [await page.config("quotes") for page in pages] == layouts
         # the only console errors: Perspective's report of the lost connection on the moved pages
@@ -106,3 +110,10 @@ def _settled_clients(stand: Stand) -> dict[int, float] | None:
 
 async def _all(pages: list[Dashboard], check) -> bool:  # type: ignore[no-untyped-def]
     return all([await check(page) for page in pages])
+
+
+async def _describe(page: Dashboard) -> str:
+    state = await page.page.evaluate("[window.tickerflow.state.connects, window.tickerflow.state.attempt]")
+    return (
+        f"{await page.state()} connects={state[0]} attempt={state[1]} quotes={len(await page.rows('quotes'))}"
+    )
