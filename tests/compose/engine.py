@@ -28,6 +28,7 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run" / "docker"
 _PR_SET_PDEATHSIG = 1
+PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap"}  # command -> Debian package
 
 
 def _sh(*command: str, timeout: float, env: dict[str, str] | None = None) -> str:
@@ -55,14 +56,14 @@ def _term_on_parent_death() -> None:
 
 
 def install_engine() -> None:
-    if shutil.which("dockerd"):
+    """Debian's docker.io (the engine) and debootstrap (for the Python stand-in), when missing."""
+    missing = [package for command, package in PACKAGES.items() if not shutil.which(command)]
+    if not missing:
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _sh(*sudo, "apt-get", "update", "-qq", timeout=300, env=env)
-    _sh(
-        *sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker.io", timeout=600, env=env
-    )
+    _sh(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, timeout=600, env=env)
 
 
 class Engine:
