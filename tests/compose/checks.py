@@ -130,8 +130,8 @@ async def assert_quiet_state_matches_kafka(stand: Stand, bootstrap: str = "local
         roster = await table("producers")
         quotes = await table("quotes")
         assert messages, "no ticks in Kafka"
-        assert exactly_once_problems(roster, messages) == []
-        assert quote_mismatches(quotes, messages) == []
+        problems = exactly_once_problems(roster, messages) + quote_mismatches(quotes, messages)
+        assert problems == [], f"{len(messages)} ticks in Kafka: " + "; ".join(problems[:20])
     finally:
         stand.compose("unpause", "producer")
 
