@@ -10,14 +10,13 @@ and the stand-in images; always stopped (finalizer, atexit, SIGTERM). ``single``
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
 
 from tests.compose.engine import Engine
 from tests.compose.stand import HOST_PORTS, SINGLE, Stand, busy_ports
-from tests.e2e.browser import CHROMIUM, FLAGS
+from tests.e2e.conftest import browser  # noqa: F401 - the same headless Chromium fixture
 
 UP = ("up", "-d", "--build", "--scale", "producer=3", "--wait")
 HEALTHY_WITHIN = 120.0
@@ -70,11 +69,3 @@ def single(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Stand]:
         yield stand
     finally:
         stand.down()
-
-
-@pytest.fixture(scope="package")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()

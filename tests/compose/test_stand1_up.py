@@ -61,9 +61,9 @@ def test_kcat_on_localhost_9092_reads_a_tick_carrying_every_schema_field(single:
 
 @pytest.mark.parametrize("port", [8080, 8081])
 async def test_the_dashboard_is_live_in_chromium_with_no_console_error(
-    single: Stand, chromium: Browser, port: int
+    single: Stand, browser: Browser, port: int
 ) -> None:
-    dashboard = await open_dashboard(chromium, f"http://127.0.0.1:{port}/")
+    dashboard = await open_dashboard(browser, f"http://127.0.0.1:{port}/")
     try:
         await _assert_live(dashboard)  # also: no console error, so no Content-Security-Policy violation
     finally:

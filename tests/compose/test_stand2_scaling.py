@@ -73,9 +73,9 @@ async def test_gateway_replicas_get_connections_through_the_nginx_client(single:
 
 
 async def test_viewers_of_a_killed_replica_reconnect_to_another_with_their_layout(
-    single: Stand, chromium: Browser
+    single: Stand, browser: Browser
 ) -> None:
-    pages = [await open_dashboard(chromium, "http://127.0.0.1:8081/") for _ in range(PAGES)]
+    pages = [await open_dashboard(browser, "http://127.0.0.1:8081/") for _ in range(PAGES)]
     try:
         await until_async(lambda: _all(pages, live), 60, "every page live", single)
         layouts = [await page.config("quotes") for page in pages]
