@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.compose, pytest.mark.timeout(600)]
 REPLICAS = 3
 PAGES = 2  # on 3 replicas, so the killed one (the busiest) has at least one
 RECONNECT_WITHIN = 10.0
-LOST = "Transport error: Unknown error: connection to the gateway lost"
+LOST = "connection to the gateway lost"  # client/js/connection.js, in Perspective's error reports
 
 
 def _metric(stand: Stand, replica: int, name: str) -> float:
@@ -96,7 +96,7 @@ async def test_viewers_of_a_killed_replica_reconnect_to_another_with_their_layou
         assert time.monotonic() - killed <= RECONNECT_WITHIN
         assert [await page.config("quotes") for page in pages] == layouts
         # the only console errors: Perspective's report of the lost connection on the moved pages
-        assert {error for page in pages for error in page.errors} <= {LOST}
+        assert [error for page in pages for error in page.errors if LOST not in error] == []
     finally:
         for page in pages:
             await page.page.close()
