@@ -168,10 +168,12 @@ def nginx(gateway: Gateway, tmp_path: Path) -> Iterator[str]:
         "CLIENT_PORT": str(port),
         "CLIENT_GATEWAY_URL": gateway.url,
         "CLIENT_ROOT": str(html),
+        "CLIENT_GATEWAY_PORT": str(free_port()),
+        "NGINX_LOCAL_RESOLVERS": "127.0.0.1",  # unused: the gateway's address here is an IP
     }
     template = (ROOT / "client/nginx/default.conf.template").read_text()
     rendered = subprocess.run(
-        ["envsubst", "${CLIENT_PORT} ${CLIENT_GATEWAY_URL} ${CLIENT_ROOT}"],
+        ["envsubst", " ".join(f"${{{name}}}" for name in env if name.startswith(("CLIENT_", "NGINX_")))],
         input=template,
         capture_output=True,
         text=True,
