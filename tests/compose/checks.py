@@ -82,6 +82,29 @@ async def tick_counts(size: int | None = None) -> dict[str, int] | None:
     return counts if size is None or len(counts) == size else None
 
 
+async def split_roster(live: int, stale: int | None = None, symbols: int = 50) -> bool:
+    """The roster: ``live`` producers owning the ``symbols`` between them (and ``stale`` stopped ones)."""
+    roster = await table("producers")
+    owners = [row for row in roster if row["status"] == "live"]
+    return (
+        len(owners) == live
+        and (stale is None or sum(row["status"] == "stale" for row in roster) == stale)
+        and sum(row["owned_symbols"] or 0 for row in owners) == symbols
+        and all(row["owned_symbols"] for row in owners)
+    )
+
+
+def publishers_per_symbol(messages: list[dict[str, Any]], recent_ms: int) -> dict[str, set[str]]:
+    """{symbol: the producers that published it in the last ``recent_ms``}, from Kafka."""
+    since = time.time() * 1000 - recent_ms
+    found: dict[str, set[str]] = defaultdict(set)
+    for message in messages:
+        tick = json.loads(message["payload"])
+        if tick["event_time"] >= since:
+            found[tick["symbol"]].add(tick["producer_id"])
+    return found
+
+
 async def lag() -> int:
     [row] = await table("gateway")
     return int(row["lag"])

@@ -10,7 +10,14 @@ import pytest
 from playwright.async_api import Browser
 from tornado.websocket import websocket_connect
 
-from tests.compose.checks import live, tick_counts, until_async
+from tests.compose.checks import (
+    kafka_messages,
+    live,
+    publishers_per_symbol,
+    split_roster,
+    tick_counts,
+    until_async,
+)
 from tests.compose.stand import Stand, until
 from tests.e2e.browser import Dashboard, open_dashboard
 
@@ -37,19 +44,29 @@ def _per_replica(stand: Stand, name: str) -> dict[int, float]:
     return {replica: _metric(stand, replica, name) for replica in range(1, REPLICAS + 1)}
 
 
-async def test_five_producers_show_five_ids_then_scaling_to_one_keeps_them_in_the_roster(
+async def test_five_producers_split_the_market_then_scaling_to_one_shows_four_stale(
     single: Stand,
 ) -> None:
     single.compose("up", "-d", "--scale", "producer=5", "--wait", timeout=180)
-    five = await until_async(lambda: tick_counts(5), 60, "5 producers in the roster", single)
+    await until_async(lambda: tick_counts(5), 60, "5 producers in the roster", single)
+    await until_async(lambda: split_roster(live=5), 60, "5 live producers owning 50 symbols", single)
     single.compose("up", "-d", "--scale", "producer=1", "--wait", timeout=180)
-    await asyncio.sleep(3)
+    # GATEWAY_PRODUCER_STALE_S (10 s) after their last tick, the 4 stopped producers show as stale
+    await until_async(lambda: split_roster(live=1, stale=4), 60, "1 live owner of all, 4 stale", single)
     first = await tick_counts()
     await asyncio.sleep(3)
     later = await tick_counts()
     assert first is not None and later is not None
-    assert later.keys() == five.keys()  # the 4 stopped producers are still listed
-    assert sum(later[p] > first[p] for p in first) == 1  # and only one still ticks
+    assert sum(later[p] > first[p] for p in first) == 1  # only one still ticks
+
+
+async def test_each_symbol_has_one_publisher_after_scaling_to_three(single: Stand) -> None:
+    single.compose("up", "-d", "--scale", "producer=3", "--wait", timeout=180)
+    await until_async(lambda: split_roster(live=3), 60, "3 live producers owning 50 symbols", single)
+    await asyncio.sleep(10)  # the window to judge: it starts once the group has settled
+    publishers = publishers_per_symbol(kafka_messages(), recent_ms=9_000)
+    assert len(publishers) == 50
+    assert {symbol: ids for symbol, ids in publishers.items() if len(ids) != 1} == {}
 
 
 async def test_gateway_replicas_get_connections_through_the_nginx_client(single: Stand) -> None:
