@@ -10,17 +10,17 @@ KAFKA_PORT ?= 9092
 GATEWAY_PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint unit integration e2e bench bench-quick soak kafka-up kafka-down clean
+.PHONY: help setup run test lint unit integration e2e compose-test bench bench-quick soak kafka-up kafka-down clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.lock pyproject.toml
-	@echo "setup: python virtualenv from requirements.lock"
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	@echo "setup: python virtualenv from requirements-dev.lock (the runtime lock plus the dev tools)"
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (found %d.%d)" % sys.version_info[:2])'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip==25.3
-	@$(PY) -m pip install -q --require-virtualenv -r requirements.lock
+	@$(PY) -m pip install -q --require-virtualenv -r requirements-dev.lock
 	@$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
@@ -38,8 +38,11 @@ lint: $(VENV)/.installed ## ruff and mypy --strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup lint ## Lint, then unit, integration, e2e and reliability tests against real Kafka and Chromium
+test: setup lint ## Lint, then every test: unit, integration, e2e, reliability, and the compose files on a real Docker engine
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+compose-test: setup ## Only the compose tests: our own dockerd, the compose files run for real (~4 min warm, ~10 cold)
+	$(VENV)/bin/pytest -m compose tests/compose $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed ## Only the unit tests (no broker)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

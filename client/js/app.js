@@ -8,7 +8,8 @@ let viewers = [...document.querySelectorAll("perspective-viewer")];
 const byName = Object.fromEntries(viewers.map((v) => [v.dataset.name, v]));
 const configs = {};  // the live configuration of each viewer, carried across reconnects
 const status = new StatusBar();
-const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connection: null, views: [] };
+// `connects` counts the connections made, so a reconnect can be seen from outside (tests, devtools).
+const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connects: 0, connection: null, views: [] };
 window.tickerflow = { state, stats: status.stats, viewers: byName, configs };
 
 // The secret comes from the URL fragment (#token=...) or from the form; a refused one is asked for again.
@@ -133,6 +134,7 @@ async function start() {
     if (!state.selected) state.selected = await firstSymbol(connection.client);
     await bind(connection.client);
     document.getElementById("selected").textContent = state.selected ?? "–";
+    state.connects += 1;
     status.setState("live");
   } catch (error) {
     if (error instanceof Refused) {

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from common.security import SECURITY_HEADERS as HEADERS
 from tests.support.compose_file import (
     COMPOSE,
     ROOT,
@@ -21,7 +22,7 @@ from tests.support.compose_file import (
     unpinned_images,
 )
 
-DOCKERFILES = ["producer/Dockerfile", "gateway/Dockerfile", "client/Dockerfile"]
+DOCKERFILES = ["Dockerfile", "client/Dockerfile"]
 
 
 def test_compose_file_matches_the_compose_specification_schema() -> None:
@@ -52,7 +53,9 @@ def test_client_environment_matches_its_nginx_template() -> None:
 def test_every_image_is_pinned() -> None:
     assert unpinned_images(services()) == []
     for dockerfile in DOCKERFILES:
-        for base in re.findall(r"^FROM (\S+)", (ROOT / dockerfile).read_text(), re.M):
+        text = (ROOT / dockerfile).read_text()
+        stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.M))
+        for base in set(re.findall(r"^FROM (\S+)", text, re.M)) - stages:
             assert re.search(r":\d+\.\d+\.\d+", base), f"{dockerfile}: {base} is not pinned"
 
 
@@ -84,3 +87,9 @@ def test_kafka_image_is_the_harness_version() -> None:
 def test_kafka_keeps_its_data_in_a_named_volume() -> None:
     volume = services()["kafka"]["volumes"][0].split(":")[0]
     assert volume in load()["volumes"]
+
+
+def test_the_nginx_client_sets_the_shared_security_headers() -> None:
+    template = (ROOT / "client/nginx/default.conf.template").read_text()
+    set_there = dict(re.findall(r'^ +add_header ([\w-]+) "([^"]*)" always;$', template, re.M))
+    assert set_there == HEADERS

@@ -15,61 +15,20 @@ from playwright.async_api import Browser
 
 from common.security import SECURITY_HEADERS
 from gateway.serve.routes import VENDOR_DIR
-from harness.browser import Dashboard, open_dashboard
+from harness.browser import open_dashboard
 from harness.ports import free_port
 from harness.process import ManagedProcess, http_ok, wait_for
 from harness.services import ROOT, Gateway
+from tests.support.dashboard import SYMBOLS, assert_live
 from tests.support.psp import eventually
 
 pytestmark = pytest.mark.e2e
-SYMBOLS = 50
-
-
-async def _assert_live(dashboard: Dashboard) -> None:
-    async def every_symbol() -> bool:
-        return len(await dashboard.rows("quotes")) == SYMBOLS
-
-    await eventually(every_symbol, timeout=5 + 10)  # 5 s once the page is up; page load itself takes a few
-    before = {q["symbol"]: q["price"] for q in await dashboard.rows("quotes")}
-
-    async def prices_moved() -> bool:
-        now = {q["symbol"]: q["price"] for q in await dashboard.rows("quotes")}
-        return now != before
-
-    await eventually(prices_moved, timeout=2)
-
-    async def chart_drawn() -> bool:
-        return len(await dashboard.rows("chart")) > 0 and await dashboard.page.evaluate(
-            "!!window.tickerflow.viewers.chart.querySelector('*') || "
-            "!!window.tickerflow.viewers.chart.shadowRoot"
-        )
-
-    await eventually(chart_drawn, timeout=5)
-
-    async def live() -> bool:
-        return await dashboard.state() == "live"
-
-    await eventually(live, timeout=5)
-
-    async def measured() -> bool:
-        stats = await dashboard.page.evaluate("window.tickerflow.stats")
-        return (
-            stats["pageP50"] is not None
-            and stats["pageP99"] >= stats["pageP50"]
-            and stats["rate"] > 0
-            and stats["gatewayP50"] is not None
-        )
-
-    await eventually(measured, timeout=5)
-    assert await dashboard.page.get_attribute("#staleness", "data-level") == "ok"
-    assert dashboard.errors == []
-    assert await dashboard.csp_violations() == []
 
 
 async def test_dashboard_shows_live_quotes_and_charts(browser: Browser, gateway: Gateway) -> None:
     dashboard = await open_dashboard(browser, gateway.url)
     try:
-        await _assert_live(dashboard)
+        await assert_live(dashboard)
         await asyncio.sleep(6)  # let the chart and 1 s bars fill before the picture is taken
         (ROOT / "docs").mkdir(exist_ok=True)
         await dashboard.page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
@@ -82,7 +41,7 @@ async def test_the_page_works_under_its_security_headers(browser: Browser, gatew
     dashboard = await open_dashboard(browser, gateway.url)
     try:
         assert {k.lower(): v for k, v in SECURITY_HEADERS.items()}.items() <= dashboard.headers.items()
-        await _assert_live(dashboard)  # fails on any console error or CSP violation
+        await assert_live(dashboard)  # fails on any console error or CSP violation
         roster = await dashboard.rows("producers")
         assert [(r["producer_id"], r["status"]) for r in roster] == [("e2e", "live")]
         # Enforced, not just sent: an inline script is refused, and that is recorded.
@@ -103,7 +62,7 @@ async def test_the_page_works_under_its_security_headers(browser: Browser, gatew
 async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gateway: Gateway) -> None:
     dashboard = await open_dashboard(browser, gateway.url)
     try:
-        await _assert_live(dashboard)
+        await assert_live(dashboard)
         cell = dashboard.page.locator(
             "perspective-viewer[data-name=quotes] regular-table tbody tr:nth-child(6) td"
         ).first
@@ -124,7 +83,7 @@ async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gatewa
 async def test_layouts_persist_across_reloads_and_reset(browser: Browser, gateway: Gateway) -> None:
     dashboard = await open_dashboard(browser, gateway.url)
     try:
-        await _assert_live(dashboard)
+        await assert_live(dashboard)
         await dashboard.page.evaluate(
             "window.tickerflow.viewers.quotes.restore({sort: [['change_pct', 'desc']]})"
         )
@@ -168,10 +127,12 @@ def nginx(gateway: Gateway, tmp_path: Path) -> Iterator[str]:
         "CLIENT_PORT": str(port),
         "CLIENT_GATEWAY_URL": gateway.url,
         "CLIENT_ROOT": str(html),
+        "CLIENT_GATEWAY_PORT": str(free_port()),
+        "NGINX_LOCAL_RESOLVERS": "127.0.0.1",  # unused: the gateway's address here is an IP
     }
     template = (ROOT / "client/nginx/default.conf.template").read_text()
     rendered = subprocess.run(
-        ["envsubst", "${CLIENT_PORT} ${CLIENT_GATEWAY_URL} ${CLIENT_ROOT}"],
+        ["envsubst", " ".join(f"${{{name}}}" for name in env if name.startswith(("CLIENT_", "NGINX_")))],
         input=template,
         capture_output=True,
         text=True,
@@ -200,6 +161,6 @@ def nginx(gateway: Gateway, tmp_path: Path) -> Iterator[str]:
 async def test_the_static_nginx_client_works_the_same(browser: Browser, nginx: str) -> None:
     dashboard = await open_dashboard(browser, nginx)
     try:
-        await _assert_live(dashboard)
+        await assert_live(dashboard)
     finally:
         await dashboard.page.close()
