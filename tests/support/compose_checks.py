@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -17,6 +18,7 @@ GATEWAY_WS = "ws://127.0.0.1:8080/websocket"
 # The gateway replays GATEWAY_REPLAY_SECONDS=300 of Kafka when it starts: a producer silent for longer
 # than that is rightly not in a restarted gateway's roster.
 REPLAYED_MS = 240_000
+CONVERGE_S = 30.0  # a paused stack: the gateway applies what Kafka holds within this
 DEV_TOOLS = {
     "pytest",
     "mypy",
@@ -150,14 +152,26 @@ async def assert_quiet_state_matches_kafka(stand: Stand, bootstrap: str = "local
     stand.compose("pause", "producer")
     try:
         await until_async(lambda: _caught_up(), 60, "gateway caught up with Kafka", stand)
-        messages = kafka_messages(bootstrap)
-        roster = await table("producers")
-        quotes = await table("quotes")
-        assert messages, "no ticks in Kafka"
-        problems = exactly_once_problems(roster, messages) + quote_mismatches(quotes, messages)
-        assert problems == [], f"{len(messages)} ticks in Kafka: " + "; ".join(problems[:20])
+        # `lag` 0 is judged against the end offsets of the gateway's last fetch: after a broker came back
+        # (3-broker file) the last few ticks could still be on their way (CI once: last_seq 4606 of 4635,
+        # 0 gaps). So the roster must converge on Kafka within a bound, never merely match it once.
+        deadline = time.monotonic() + CONVERGE_S
+        problems = await _state_problems(bootstrap)
+        while problems and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            problems = await _state_problems(bootstrap)
+        assert problems == [], f"after {CONVERGE_S:.0f}s: " + "; ".join(problems[:20])
     finally:
         stand.compose("unpause", "producer")
+
+
+async def _state_problems(bootstrap: str) -> list[str]:
+    messages = kafka_messages(bootstrap)
+    assert messages, "no ticks in Kafka"
+    roster = await table("producers")
+    quotes = await table("quotes")
+    problems = exactly_once_problems(roster, messages) + quote_mismatches(quotes, messages)
+    return [f"{len(messages)} ticks in Kafka: {problem}" for problem in problems]
 
 
 async def _caught_up() -> bool:
@@ -166,7 +180,6 @@ async def _caught_up() -> bool:
 
 async def until_async(check: Any, timeout: float, what: str, stand: Stand | None = None) -> Any:
     """:func:`until` for async checks."""
-    import asyncio
 
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None
