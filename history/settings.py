@@ -1,0 +1,58 @@
+"""History settings: every one an environment variable ``HISTORY_<NAME>``, documented in the README."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from common.settings import KafkaServiceSettings, Secret, settings_config
+
+MIN_TOKEN_CHARS = 16
+
+
+class HistorySettings(KafkaServiceSettings):
+    model_config = settings_config("HISTORY_")
+
+    # Kafka
+    group_id: str = Field(
+        "tickerflow.history",
+        min_length=1,
+        description="consumer group whose committed offsets mark what is stored",
+    )
+    max_records: int = Field(
+        50_000, ge=1, description="Kafka messages read per poll (one DuckDB transaction)"
+    )
+    poll_timeout_ms: int = Field(200, ge=0, le=10_000, description="longest wait for a poll to fill")
+    # Storage
+    db_path: str = Field(".run/history/history.duckdb", min_length=1, description="the DuckDB database file")
+    retention_hours: float = Field(24.0, gt=0, description="ticks older than this (by event_time) are pruned")
+    prune_interval_s: float = Field(60.0, gt=0, description="how often old ticks are pruned")
+    memory_limit_mb: int = Field(256, ge=64, description="DuckDB's memory_limit (its buffer pool), in MiB")
+    threads: int = Field(2, ge=1, le=64, description="DuckDB worker threads")
+    # HTTP / WebSocket
+    host: str = Field("0.0.0.0", min_length=1, description="interface to listen on")
+    port: int = Field(
+        8090, ge=1, le=65535, description="HTTP + WebSocket port (/history, /healthz, /readyz, /metrics)"
+    )
+    allowed_origins: str = Field(
+        "*", min_length=1, description="comma-separated Origin allowlist for /history ('*' allows any)"
+    )
+    token: Secret = Field(
+        "",
+        description="shared secret (16+ characters); when set, clients need a ticket (as on the gateway)",
+    )
+    metrics_token: Secret = Field("", description="when set, /metrics requires `Authorization: Bearer` it")
+    max_frame_bytes: int = Field(65_536, ge=1024, description="largest WebSocket frame accepted")
+    max_connections: int = Field(100, ge=1, description="cap on concurrent WebSocket connections")
+    max_pending_bytes: int = Field(
+        16 * 1_048_576, ge=65_536, description="per-client backlog before the client is dropped"
+    )
+    max_view_rows: int = Field(
+        1_000_000, ge=1, description="a view that would hold more rows than this is refused (filter first)"
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if value and len(value) < MIN_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters (or empty to disable auth)")
+        return value
