@@ -45,3 +45,25 @@ SELECT
 FROM {CATALOG}.{TICKS}
 GROUP BY symbol, minute
 """
+
+# Bookkeeping, written in the same transaction as the ticks and never hosted.
+# Every (producer_id, seq) ever stored, as ranges [start, stop): one row per producer while its
+# seqs have no holes. Kept after the ticks are pruned, so a replay cannot store them again.
+SEEN: Final = "seen"
+SEEN_DDL: Final = f"""
+CREATE TABLE IF NOT EXISTS {CATALOG}.{SEEN} (
+    producer_id VARCHAR NOT NULL,
+    start BIGINT NOT NULL,
+    stop BIGINT NOT NULL
+)
+"""
+# The next Kafka offset to read per partition, durable with the rows it led to.
+OFFSETS: Final = "offsets"
+OFFSETS_DDL: Final = f"""
+CREATE TABLE IF NOT EXISTS {CATALOG}.{OFFSETS} (
+    topic VARCHAR NOT NULL,
+    partition_id INTEGER NOT NULL,
+    next_offset BIGINT NOT NULL,
+    PRIMARY KEY (topic, partition_id)
+)
+"""

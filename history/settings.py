@@ -22,6 +22,15 @@ class HistorySettings(KafkaServiceSettings):
         50_000, ge=1, description="Kafka messages read per poll (one DuckDB transaction)"
     )
     poll_timeout_ms: int = Field(200, ge=0, le=10_000, description="longest wait for a poll to fill")
+    session_timeout_ms: int = Field(
+        6000,
+        ge=6000,
+        le=300_000,
+        description="a killed history's partitions go to its restart after this long (the group's wait)",
+    )
+    reconnect_after_s: float = Field(
+        15.0, gt=0, description="restart the Kafka client after this long without a broker"
+    )
     # Storage
     db_path: str = Field(".run/history/history.duckdb", min_length=1, description="the DuckDB database file")
     retention_hours: float = Field(24.0, gt=0, description="ticks older than this (by event_time) are pruned")

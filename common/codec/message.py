@@ -1,5 +1,5 @@
 """One Kafka message of either format, decoded by its headers (the producer's read-back of its
-own topic uses it; the gateway decodes a whole poll at once in gateway/ingest/routing.py).
+own topic uses it; the gateway and history decode a whole poll at once in common/codec/routing.py).
 
 Not re-exported by ``common.codec``: it needs common/headers.py, which needs the codec's
 ``DecodeError``.

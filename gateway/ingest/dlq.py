@@ -18,7 +18,7 @@ from common.codec import DecodeError
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
 from common.throttle import LogThrottle
 from common.topics import ensure_topic
-from gateway.ingest.routing import Bad
+from common.codec.routing import Bad
 from gateway.metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)

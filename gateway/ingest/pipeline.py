@@ -23,7 +23,7 @@ from gateway.ingest import health
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.roster import Roster
-from gateway.ingest.routing import Bad, decode_records
+from common.codec.routing import Bad, decode_records
 from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
 from gateway.ingest.stats import LiveStats, Rates

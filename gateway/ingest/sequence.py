@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.ingest.seqset import RangeSet
+from common.seqset import RangeSet
 
 _EMPTY = np.empty(0, dtype=np.int64)
 # A tick we consider already applied but stamped this much later than anything seen from its

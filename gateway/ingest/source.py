@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from common.aio import bounded, close_quietly
-from common.throttle import LogThrottle
+from common.broker_watch import BrokerWatch
 from gateway.ingest.progress import Progress
 from gateway.metrics import BROKER_UP, LAG, RECONNECTS
 from gateway.settings import GatewaySettings
@@ -34,13 +34,15 @@ class KafkaSource:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.progress = Progress()  # per partition: survives rebuilds of the client
-        self.broker_up = False
+        self.watch = BrokerWatch(settings.bootstrap_servers, settings.reconnect_after_s, BROKER_UP.set)
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
-        self._down_since: float | None = None
-        self._throttle = LogThrottle(10.0)  # an outage fails every poll: one line per 10 s
         self._rebuild = False  # set by refresh, carried out by poll
         self._connecting = False
+
+    @property
+    def broker_up(self) -> bool:
+        return self.watch.up
 
     @property
     def assigned(self) -> bool:
@@ -107,7 +109,7 @@ class KafkaSource:
             ends = await bounded(self._consumer_end_offsets(), _CALL_TIMEOUT_S)
         except (TimeoutError, KafkaError, OSError, LookupError) as exc:
             self._mark_down(f"Kafka unreachable: {exc!r}")
-            if self._down_since and time.monotonic() - self._down_since > self.settings.reconnect_after_s:
+            if self.watch.rebuild_due:
                 self._rebuild = True  # aiokafka #703: it may never come back by itself
             return
         self._mark_up()
@@ -217,16 +219,7 @@ class KafkaSource:
             log.info("caught up with the topic (replay done)")
 
     def _mark_up(self) -> None:
-        if not self.broker_up:
-            log.info("Kafka reachable at %s", self.settings.bootstrap_servers)
-        self.broker_up = True
-        self._down_since = None
-        BROKER_UP.set(1)
+        self.watch.mark_up()
 
     def _mark_down(self, why: str) -> None:
-        self.broker_up = False
-        BROKER_UP.set(0)
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-        if self._throttle.ready() is not None:
-            log.warning("%s", why)
+        self.watch.mark_down(why)

@@ -7,7 +7,7 @@ from aiokafka import ConsumerRecord
 
 from common.codec import encode_arrow, encode_json
 from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
-from gateway.ingest.routing import decode_records
+from common.codec.routing import decode_records
 from tests.support.ticks import SAMPLE
 
 GOOD = tuple(make_headers(CONTENT_TYPE_JSON, "p"))

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from common.codec import decode_arrow, encode_arrow
-from gateway.ingest.seqset import RangeSet
+from common.seqset import RangeSet
 from gateway.ingest.sequence import RESTART_MARGIN_MS, SequenceTracker
 from tests.support.ticks import SAMPLE
 

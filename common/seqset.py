@@ -1,7 +1,9 @@
 """A set of integers stored as sorted, disjoint half-open ranges [start, end).
 
 Holes in a producer's sequence are runs, so ranges keep them small however long they are,
-and membership of a whole batch of seqs is one ``searchsorted``.
+and membership of a whole batch of seqs is one ``searchsorted``. The gateway keeps holes in
+them (``add`` above the top, ``discard``); history keeps every seq it stored (``union``): a
+producer's gap-free seqs are one range, however many millions of ticks.
 """
 
 from __future__ import annotations
@@ -31,6 +33,25 @@ class RangeSet:
             return
         self.starts.append(start)
         self.ends.append(end)
+
+    def union(self, values: np.ndarray) -> None:
+        """Add every value of ``values`` (any order, repeats allowed), merging touching ranges."""
+        if not len(values):
+            return
+        values = np.unique(values)
+        breaks = np.flatnonzero(np.diff(values) != 1) + 1
+        starts = np.concatenate((self.starts, values[np.r_[0, breaks]])).astype(np.int64)
+        ends = np.concatenate((self.ends, values[np.r_[breaks - 1, len(values) - 1]] + 1)).astype(np.int64)
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], np.maximum.accumulate(ends[order])
+        # A range starts afresh where it begins past every end before it (touching ranges merge).
+        fresh = np.r_[True, starts[1:] > ends[:-1]]
+        last = np.r_[np.flatnonzero(fresh)[1:] - 1, len(starts) - 1]
+        self.starts = starts[fresh].tolist()
+        self.ends = ends[last].tolist()
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return list(zip(self.starts, self.ends, strict=True))
 
     def contains(self, values: np.ndarray) -> np.ndarray:
         if not self.starts or not len(values):

@@ -1,5 +1,8 @@
 """One poll's Kafka records routed to the decoders: one batch of good ticks, plus the bad records and why.
 
+Shared by the gateway and history, which must accept and refuse exactly the same messages.
+Not re-exported by ``common.codec`` (it needs common/headers.py, which needs the codec).
+
 Records are sorted by content type (headers checked once per distinct set); JSON values are
 decoded together in one call, Arrow values likewise (common/codec), then everything is
 concatenated: the tables see one batch per poll whatever the formats and the mix. Each row's
