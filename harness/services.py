@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "GATEWAY_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "GATEWAY_", "HISTORY_"))}
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -77,6 +77,44 @@ def start_gateway(
     return gateway
 
 
+class History:
+    """A history subprocess, its database file and where to reach it."""
+
+    def __init__(self, process: ManagedProcess, port: int, db_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.db_path = db_path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_history(
+    bootstrap: str, topic: str, db_path: Path, log_dir: Path, ready: bool = True, **settings: object
+) -> History:
+    """``python -m history`` on a free port; waits for /readyz (or only /healthz with ready=False)."""
+    port = int(str(settings.pop("port", 0))) or free_port()
+    env = {
+        "HISTORY_BOOTSTRAP_SERVERS": bootstrap,
+        "HISTORY_TOPIC": topic,
+        "HISTORY_PORT": str(port),
+        "HISTORY_HOST": "127.0.0.1",
+        "HISTORY_DB_PATH": str(db_path),
+        "HISTORY_GROUP_ID": f"{topic}.history",
+    }
+    env.update({f"HISTORY_{k.upper()}": str(v) for k, v in settings.items()})
+    process = ManagedProcess(
+        [sys.executable, "-m", "history"], log_dir / f"history-{port}.log", _env(env), ROOT
+    )
+    process.start()
+    history = History(process, port, db_path)
+    check = f"{history.url}/readyz" if ready else f"{history.url}/healthz"
+    if not wait_for(lambda: http_ok(check) or not process.running, 60, 0.1) or not process.running:
+        raise AssertionError(f"history not {'ready' if ready else 'up'}:\n{process.tail(30)}")
+    return history
+
+
 def summary(process: ManagedProcess) -> dict[str, int]:
     """The counts from the producer's final `producer stopped:` line."""
     match = re.search(r"producer stopped: (.*)", process.output())
@@ -84,9 +122,9 @@ def summary(process: ManagedProcess) -> dict[str, int]:
     return {key: int(value) for key, value in (pair.split("=") for pair in match.group(1).split())}
 
 
-def metric(gateway: Gateway, name: str, **labels: str) -> float:
-    """One sample of the gateway's /metrics (0.0 when absent), matched by name and labels."""
-    with urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5) as response:
+def metric(service: Gateway | History, name: str, **labels: str) -> float:
+    """One sample of a service's /metrics (0.0 when absent), matched by name and labels."""
+    with urllib.request.urlopen(f"{service.url}/metrics", timeout=5) as response:
         text = response.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -41,7 +41,10 @@ class HistoryStore:
     def __init__(self, db_path: str, memory_limit_mb: int = 256, threads: int = 2) -> None:
         self.path = Path(db_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"memory_limit": f"{memory_limit_mb}MB", "threads": str(threads)}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": f"{memory_limit_mb}MB",
+            "threads": threads,
+        }
         self.connection = duckdb.connect(":memory:", config=config)
         quoted = str(self.path).replace("'", "''")
         self.connection.execute(f"ATTACH '{quoted}' AS {schema.CATALOG}")
@@ -110,7 +113,9 @@ class HistoryStore:
 
     def _load_seen(self) -> dict[str, RangeSet]:
         ranges: dict[str, RangeSet] = {}
-        rows = self._writer.execute(f"SELECT producer_id, start, stop FROM {_SEEN} ORDER BY producer_id, start")
+        rows = self._writer.execute(
+            f"SELECT producer_id, start, stop FROM {_SEEN} ORDER BY producer_id, start"
+        )
         for producer, start, stop in rows.fetchall():
             ranges.setdefault(producer, RangeSet()).add(int(start), int(stop))
         return ranges

@@ -15,10 +15,10 @@ from aiokafka.errors import KafkaError
 
 from common.aio import bounded, close_quietly
 from common.codec import DecodeError
+from common.codec.routing import Bad
 from common.headers import ERROR_DETAIL, ERROR_REASON, SOURCE
 from common.throttle import LogThrottle
 from common.topics import ensure_topic
-from common.codec.routing import Bad
 from gateway.metrics import DLQ, DLQ_FAILURES
 
 log = logging.getLogger(__name__)

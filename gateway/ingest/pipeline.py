@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord
 
+from common.codec.routing import Bad, decode_records
 from common.throttle import LogThrottle
 from gateway import malloc, metrics
 from gateway.ingest import health
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.roster import Roster
-from common.codec.routing import Bad, decode_records
 from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
 from gateway.ingest.stats import LiveStats, Rates

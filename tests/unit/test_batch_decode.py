@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiokafka import ConsumerRecord
 
 from common.codec import encode_arrow, encode_json
-from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from common.codec.routing import decode_records
+from common.headers import CONTENT_TYPE_ARROW, CONTENT_TYPE_JSON, make_headers
 from tests.support.ticks import SAMPLE
 
 GOOD = tuple(make_headers(CONTENT_TYPE_JSON, "p"))

@@ -1,0 +1,24 @@
+"""`python -m history`: every tick of the topic kept in a DuckDB file, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pyarrow
+
+from common.runtime import configure_logging
+from common.settings import load_or_exit
+from history.app import run
+from history.settings import HistorySettings
+
+
+def main() -> int:
+    settings = load_or_exit(HistorySettings, sys.argv[1:], "history")
+    configure_logging(settings.log_level)
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())  # as the gateway: freed buffers go back
+    return asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""One poll's records into the database: decode (the gateway's decoders), store, count, log.
+
+``store_poll`` runs on the writer thread (decoding and DuckDB are CPU work that must not stall
+the event loop); ``report`` runs on the loop after it, so the counters and the log throttle are
+touched from one thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import ConsumerRecord
+
+from common.codec.routing import Bad, decode_records
+from common.throttle import LogThrottle
+from history import metrics
+from history.store import Appended, HistoryStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stored:
+    messages: int
+    appended: Appended
+    bad: Bad
+    offsets: dict[int, int]  # next offset per partition: what Kafka may now be told
+
+
+def next_offsets(records: Sequence[ConsumerRecord]) -> dict[int, int]:
+    offsets: dict[int, int] = {}
+    for record in records:
+        offsets[record.partition] = max(offsets.get(record.partition, 0), record.offset + 1)
+    return offsets
+
+
+def store_poll(store: HistoryStore, topic: str, records: Sequence[ConsumerRecord]) -> Stored:
+    """Good ticks stored and every record's offset passed, in one transaction (bad ones too)."""
+    decoded = decode_records(records)
+    offsets = next_offsets(records)
+    return Stored(len(records), store.append(decoded.batch, topic, offsets), decoded.bad, offsets)
+
+
+class Reporter:
+    def __init__(self) -> None:
+        self._throttle = LogThrottle(10.0)  # a flood of bad messages: one line per reason per 10 s
+
+    def report(self, stored: Stored) -> None:
+        metrics.MESSAGES.inc(stored.messages)
+        metrics.STORED.inc(stored.appended.stored)
+        metrics.DUPLICATES.inc(stored.appended.duplicates)
+        metrics.COMMIT_SECONDS.observe(stored.appended.seconds)
+        for record, error in stored.bad:
+            metrics.REJECTED.labels(error.reason).inc()
+            held = self._throttle.ready(error.reason)
+            if held is not None:
+                log.warning(
+                    "rejected message at %s[%d]@%d: %s (%d more like it not logged)",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    error,
+                    held,
+                )
