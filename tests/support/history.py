@@ -60,3 +60,14 @@ def query(path: str, sql: str) -> list[tuple[object, ...]]:
     with duckdb.connect(path, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
+
+async def rewind_group(bootstrap: str, topic: str, group: str) -> None:
+    """Commit offset 0 on every partition for ``group`` (kafka-consumer-groups --reset-offsets --to-earliest)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        await bounded(consumer.start(), 10)
+        partitions = await partitions_of(bootstrap, topic)
+        consumer.assign(partitions)
+        await bounded(consumer.commit({tp: 0 for tp in partitions}), 10)
+    finally:
+        await close_quietly(consumer.stop(), 10, "test consumer")
