@@ -34,6 +34,11 @@ def _stored(history: History) -> float:
         return 0.0
 
 
+def _wait_stored(history: History, at_least: int) -> None:
+    reached = history.process.wait_for(lambda: _stored(history) >= at_least, 60, 0.05)
+    assert reached, history.process.tail()
+
+
 def _stop_producers(producers: list[Watched]) -> int:
     """SIGTERM (they flush), then the ticks Kafka acknowledged to them, all together."""
     for producer in producers:
@@ -59,12 +64,9 @@ async def test_kill_9_three_times_mid_stream_stores_every_acknowledged_tick_exac
         ),
     ]
     history = _start(kafka_bootstrap, topic, tmp_path)
-    for kill in range(3):
+    for _ in range(3):
         # A random moment: after a random number of ticks stored by this run, plus a random pause.
-        at_least = rng.randint(500, 6000)
-        assert history.process.wait_for(lambda: _stored(history) >= at_least, 60, 0.05), (
-            history.process.tail()
-        )
+        _wait_stored(history, rng.randint(500, 6000))
         time.sleep(rng.uniform(0, 0.3))
         history.process.kill()
         history = _start(kafka_bootstrap, topic, tmp_path)
@@ -83,7 +85,7 @@ async def test_sigterm_finishes_the_poll_in_hand_and_kafka_offsets_match_the_fil
 ) -> None:
     producer = start_watched(kafka_bootstrap, topic, tmp_path, producer_id="term", rate=5000, split="false")
     history = _start(kafka_bootstrap, topic, tmp_path)
-    assert history.process.wait_for(lambda: _stored(history) >= 5000, 60, 0.05), history.process.tail()
+    _wait_stored(history, 5000)
     started = time.monotonic()
     history.process.signal(signal.SIGTERM)
     code = history.process.wait(10)

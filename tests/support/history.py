@@ -62,7 +62,8 @@ def query(path: str, sql: str) -> list[tuple[object, ...]]:
 
 
 async def rewind_group(bootstrap: str, topic: str, group: str) -> None:
-    """Commit offset 0 on every partition for ``group`` (kafka-consumer-groups --reset-offsets --to-earliest)."""
+    """Commit offset 0 on every partition for ``group``: ``kafka-consumer-groups --reset-offsets
+    --to-earliest``, done with aiokafka."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
         await bounded(consumer.start(), 10)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
+from history.settings import HistorySettings
 from producer.settings import ProducerSettings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -19,7 +20,10 @@ def _variables(cls: type[BaseSettings]) -> list[str]:
 
 def test_every_setting_is_in_the_readme_table() -> None:
     missing = [
-        v for cls in (ProducerSettings, GatewaySettings) for v in _variables(cls) if f"`{v}`" not in README
+        v
+        for cls in (ProducerSettings, GatewaySettings, HistorySettings)
+        for v in _variables(cls)
+        if f"`{v}`" not in README
     ]
     assert missing == []
 

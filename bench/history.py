@@ -1,0 +1,83 @@
+"""History's write throughput, file size and RSS: a preloaded topic into `python -m history`.
+
+The clock starts at the first stored tick (process start and the group join are not writing)
+and stops when history's stored offsets reach the topic's end; RSS is sampled all along.
+``python -m bench.history [--json N] [--arrow N]`` measures on its own broker, next to the
+gateway's ingest of the same topics (the goal: history keeps up with the gateway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.data import preload
+from bench.ingest import gateway_ingest
+from bench.stack import Sampler
+from harness.cluster import KafkaCluster
+from harness.services import History, metric, start_history
+
+_TIMEOUT_S = 900
+
+
+def run_history(kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path) -> dict[str, Any]:
+    """``ticks`` already in ``topic`` through a fresh history process and database file."""
+    db = Path(tempfile.mkdtemp(prefix="bench-history-")) / "history.duckdb"
+    history = start_history(kafka.bootstrap, topic, db, log_dir, ready=False)
+    sampler = Sampler(history.process.pid)
+    first: tuple[float, float] | None = None
+    stored = 0.0
+    try:
+        deadline = time.monotonic() + _TIMEOUT_S
+        while stored < ticks and time.monotonic() < deadline:
+            sampler.sample()
+            stored = _stored(history)
+            if first is None and stored > 0:
+                first = (time.monotonic(), stored)
+            time.sleep(0.05)
+        finished = time.monotonic()
+    finally:
+        history.process.stop()
+    assert first is not None and stored >= ticks, f"history stored {stored} of {ticks}"
+    size = db.stat().st_size + (Path(f"{db}.wal").stat().st_size if Path(f"{db}.wal").exists() else 0)
+    return {
+        "ticks": ticks,
+        "ticks_per_s": (ticks - first[1]) / max(finished - first[0], 1e-6),
+        "peak_rss_mb": max(sampler.rss_mb),
+        "db_mb_per_million": size / 1e6 / (ticks / 1e6),
+    }
+
+
+def _stored(history: History) -> float:
+    try:
+        return metric(history, "history_ticks_stored_total")
+    except OSError:  # not listening yet
+        return 0.0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__)
+    parser.add_argument("--json", type=int, default=1_000_000, help="JSON ticks (one per message)")
+    parser.add_argument("--arrow", type=int, default=3_000_000, help="Arrow ticks (1,000 per message)")
+    args = parser.parse_args(argv)
+    logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    results: dict[str, Any] = {}
+    with KafkaCluster(nodes=1) as kafka:
+        for fmt, ticks in (("json", args.json), ("arrow", args.arrow)):
+            topic = kafka.create_topic(f"bench-history-{fmt}-{uuid.uuid4().hex[:6]}", 6, 1)
+            asyncio.run(preload(kafka.bootstrap, topic, ticks, fmt, batch_size=1000))
+            results[f"history, {fmt}"] = run_history(kafka, topic, ticks, logs)
+            results[f"gateway, {fmt}"] = asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))
+            print(json.dumps({k: results[k] for k in (f"history, {fmt}", f"gateway, {fmt}")}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
