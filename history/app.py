@@ -61,13 +61,19 @@ async def run(settings: HistorySettings, routes: RouteFactory = lambda settings,
         return 1
     log.info("history listening on http://%s:%d, database %s", settings.host, settings.port, store.path)
     tasks = [asyncio.create_task(consumer.run(stopping)), asyncio.create_task(pruner.run(stopping))]
-    await stopping.wait()
+    waiting = asyncio.create_task(stopping.wait())
+    await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    stopping.set()  # a part that ended on an error takes the others down: a supervisor restarts us
     http.stop()
-    await asyncio.gather(*tasks)  # the poll in hand is stored and committed, then the consumer leaves
+    # The poll in hand is stored and committed, then the consumer leaves the group.
+    failures = [r for r in await asyncio.gather(*tasks, return_exceptions=True) if r is not None]
+    for failure in failures:
+        log.error("history stopping on an error: %r", failure, exc_info=failure)
     stored = store.count()
     store.close()
     log.info("history stopped: %d ticks stored", stored)
-    return 0
+    return 1 if failures else 0
 
 
 def _quiet(handler: tornado.web.RequestHandler) -> None:

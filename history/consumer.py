@@ -24,7 +24,7 @@ from aiokafka.errors import ConsumerStoppedError, KafkaError
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
 from history import metrics
-from history.poll import Reporter, store_poll
+from history.poll import Reporter, Stored, decode_poll, store_poll
 from history.settings import HistorySettings
 from history.store import HistoryStore
 
@@ -46,6 +46,7 @@ class HistoryConsumer:
         self.lag: dict[int, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="history-writer")
+        self._decoder = ThreadPoolExecutor(1, thread_name_prefix="history-decoder")
         self._reporter = Reporter()
         self._last_ok = 0.0
 
@@ -69,19 +70,34 @@ class HistoryConsumer:
         return bool(self.lag) and not any(self.lag.values())
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Poll and store until ``stopping``; the poll in hand is finished and committed first."""
+        """Poll and store until ``stopping``; the poll in hand is finished and committed first.
+
+        While poll N is written (writer thread), poll N+1 is read and decoded (decoder thread);
+        N's Kafka commit still waits for N's DuckDB commit, and writes keep their order.
+        """
         probe = asyncio.create_task(self._probe_loop(stopping))
+        loop = asyncio.get_running_loop()
+        writing: asyncio.Future[Stored] | None = None  # poll N, while N+1 is read and decoded
         try:
             while not stopping.is_set():
-                needs_client = self._consumer is None or self.watch.rebuild_due
-                if needs_client and not await self._connect(stopping):
-                    break
+                if self._consumer is None or self.watch.rebuild_due:
+                    await self._finish(writing)  # its Kafka commit, before the client goes
+                    writing = None
+                    if not await self._connect(stopping):
+                        break
                 records = await self._poll()
-                if records:
-                    await self._store(records)
+                polled = await loop.run_in_executor(self._decoder, decode_poll, records) if records else None
+                await self._finish(writing)
+                writing = None
+                if polled is not None:
+                    writing = loop.run_in_executor(
+                        self._writer, store_poll, self.store, self.settings.topic, polled
+                    )
+            await self._finish(writing)
         finally:
             probe.cancel()
             await self._close()
+            self._decoder.shutdown(wait=True)
             self._writer.shutdown(wait=True)
 
     async def _connect(self, stopping: asyncio.Event) -> bool:
@@ -160,14 +176,13 @@ class HistoryConsumer:
             self.watch.mark_up()
         return records
 
-    async def _store(self, records: list[ConsumerRecord]) -> None:
-        loop = asyncio.get_running_loop()
-        stored = await loop.run_in_executor(
-            self._writer, store_poll, self.store, self.settings.topic, records
-        )
-        self._reporter.report(stored)
-        self._moved(stored.offsets)
-        await self._commit_kafka(stored.offsets)
+    async def _finish(self, writing: asyncio.Future[Stored] | None) -> None:
+        """Wait for a poll's transaction, then count it and commit its offsets to Kafka."""
+        if writing is not None:
+            stored = await writing
+            self._reporter.report(stored)
+            self._moved(stored.offsets)
+            await self._commit_kafka(stored.offsets)
 
     def _moved(self, offsets: dict[int, int]) -> None:
         self.positions.update(offsets)

@@ -1,8 +1,9 @@
 """One poll's records into the database: decode (the gateway's decoders), store, count, log.
 
-``store_poll`` runs on the writer thread (decoding and DuckDB are CPU work that must not stall
-the event loop); ``report`` runs on the loop after it, so the counters and the log throttle are
-touched from one thread only.
+``decode_poll`` runs on the decoder thread and ``store_poll`` on the writer thread (both are CPU
+work that must not stall the event loop), so poll N+1 is decoded while poll N is written: DuckDB
+releases the GIL while it inserts and commits. ``report`` runs on the loop, so the counters and
+the log throttle are touched from one thread only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
 from aiokafka import ConsumerRecord
 
 from common.codec.routing import Bad, decode_records
@@ -19,6 +21,16 @@ from history import metrics
 from history.store import Appended, HistoryStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """One poll, decoded: the good ticks, the bad records, and where each partition goes on."""
+
+    messages: int
+    batch: pa.RecordBatch
+    bad: Bad
+    offsets: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -36,11 +48,15 @@ def next_offsets(records: Sequence[ConsumerRecord]) -> dict[int, int]:
     return offsets
 
 
-def store_poll(store: HistoryStore, topic: str, records: Sequence[ConsumerRecord]) -> Stored:
-    """Good ticks stored and every record's offset passed, in one transaction (bad ones too)."""
+def decode_poll(records: Sequence[ConsumerRecord]) -> Polled:
     decoded = decode_records(records)
-    offsets = next_offsets(records)
-    return Stored(len(records), store.append(decoded.batch, topic, offsets), decoded.bad, offsets)
+    return Polled(len(records), decoded.batch, decoded.bad, next_offsets(records))
+
+
+def store_poll(store: HistoryStore, topic: str, polled: Polled) -> Stored:
+    """Good ticks stored and every record's offset passed, in one transaction (bad ones too)."""
+    appended = store.append(polled.batch, topic, polled.offsets)
+    return Stored(polled.messages, appended, polled.bad, polled.offsets)
 
 
 class Reporter:
