@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from bench.browser import run_browser
 from bench.data import preload
 from bench.engine import run_engine
+from bench.history import run_history
 from bench.ingest import gateway_ingest
 from bench.latency import run_case
 from bench.memory import run_memory
@@ -105,7 +106,7 @@ def peer_runs(
 def run(mode: str, out: Path | None = None) -> Path:
     plan = PLANS[mode]
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"])
+    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"]) + 2
     steps += (plan["repeats"] if plan["peer"] else 0) + (1 if plan["browser_s"] else 0)
     progress = Progress(steps)
     n = plan["ingest_ticks"]
@@ -129,6 +130,13 @@ def run(mode: str, out: Path | None = None) -> Path:
                     return asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))["ticks_per_s"]
 
                 runs.setdefault(name, []).append(progress.step(f"ingest {name}", measure))
+        history: dict[str, dict[str, Any]] = {}
+        for name, topic in (("JSON", json_topic), ("Arrow 1k/msg", arrow1k)):
+
+            def write_history(topic: str = topic) -> dict[str, Any]:
+                return run_history(kafka, topic, n, logs)
+
+            history[name] = progress.step(f"history, {name}", write_history)
         peer = (
             peer_runs(kafka, json_topic, n, plan["repeats"], progress)
             if plan["peer"]
@@ -166,6 +174,7 @@ def run(mode: str, out: Path | None = None) -> Path:
         "ingest_ticks": n,
         "ingest": {k: spread(v) for k, v in runs.items()},
         "peer": peer,
+        "history": history,
         "latency": latency,
         "browser": browser,
         "engine": engine,

@@ -103,6 +103,27 @@ def engine_table(engine: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def history_lines(history: dict[str, dict[str, float]], ingest: dict[str, dict[str, float]]) -> list[str]:
+    """History (`python -m history`) on the same topics: ticks/s into DuckDB, file size, peak RSS."""
+    if not history:
+        return []
+    lines = [
+        "",
+        "## History (the same topics into DuckDB, one transaction per poll)",
+        "",
+        "| topic | ticks/s | x gateway (same topic) | MB per million ticks | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in history.items():
+        gateway = ingest.get(f"gateway, {name}", {}).get("median", 0.0)
+        ratio = f"{run['ticks_per_s'] / gateway:.2f}x" if gateway else "-"
+        lines.append(
+            f"| {name} | {run['ticks_per_s']:,.0f} | {ratio} | {run['db_mb_per_million']:.1f} | "
+            f"{run['peak_rss_mb']:.0f} |"
+        )
+    return lines
+
+
 def write(out: Path, results: dict[str, Any]) -> str:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -115,6 +136,7 @@ def write(out: Path, results: dict[str, Any]) -> str:
     ]
     lines += ingest_table(results["ingest"])
     lines += peer_lines(results["peer"], results["ingest"])
+    lines += history_lines(results.get("history", {}), results["ingest"])
     lines += [
         "",
         "## End-to-end latency (viewer sees row - event_time)",

@@ -41,7 +41,15 @@ def test_it_writes_the_report_the_raw_json_and_the_plots(run: tuple[Path, dict[s
     out, _ = run
     assert {"results.json", "report.md", "ingest.png", "memory.png"} <= {p.name for p in out.iterdir()}
     report = (out / "report.md").read_text()
-    for section in ("Machine", "Ingest", "Peer", "End-to-end latency", "Memory", "Producer scaling"):
+    for section in (
+        "Machine",
+        "Ingest",
+        "Peer",
+        "History",
+        "End-to-end latency",
+        "Memory",
+        "Producer scaling",
+    ):
         assert f"## {section}" in report
 
 
@@ -56,6 +64,14 @@ def test_every_ingest_path_has_a_positive_median_within_its_range(run: tuple[Pat
     for figures in ingest.values():
         assert _positive(figures["median"])
         assert figures["min"] <= figures["median"] <= figures["max"]
+
+
+def test_history_wrote_both_topics_and_reported_size_and_memory(run: tuple[Path, dict[str, Any]]) -> None:
+    history = run[1]["history"]
+    assert set(history) == {"JSON", "Arrow 1k/msg"}
+    for figures in history.values():
+        assert all(_positive(figures[k]) for k in ("ticks_per_s", "db_mb_per_million", "peak_rss_mb"))
+    assert "## History" in (run[0] / "report.md").read_text()
 
 
 def test_every_latency_case_collected_ordered_percentiles(run: tuple[Path, dict[str, Any]]) -> None:
