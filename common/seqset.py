@@ -38,7 +38,8 @@ class RangeSet:
         """Add every value of ``values`` (any order, repeats allowed), merging touching ranges."""
         if not len(values):
             return
-        values = np.unique(values)
+        if not bool((values[1:] > values[:-1]).all()):  # in order is the common case: no sort then
+            values = np.unique(values)
         breaks = np.flatnonzero(np.diff(values) != 1) + 1
         starts = np.concatenate((self.starts, values[np.r_[0, breaks]])).astype(np.int64)
         ends = np.concatenate((self.ends, values[np.r_[breaks - 1, len(values) - 1]] + 1)).astype(np.int64)
