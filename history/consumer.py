@@ -24,7 +24,7 @@ from aiokafka.errors import ConsumerStoppedError, KafkaError
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
 from history import metrics
-from history.poll import Reporter, Stored, decode_poll, store_poll
+from history.poll import Polled, Reporter, Stored, decode_poll, merge, store_poll
 from history.settings import HistorySettings
 from history.store import HistoryStore
 
@@ -70,14 +70,17 @@ class HistoryConsumer:
         return bool(self.lag) and not any(self.lag.values())
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Poll and store until ``stopping``; the poll in hand is finished and committed first.
+        """Poll and store until ``stopping``; what was read is stored and committed first.
 
-        While poll N is written (writer thread), poll N+1 is read and decoded (decoder thread);
-        N's Kafka commit still waits for N's DuckDB commit, and writes keep their order.
+        Polls are gathered until ``batch_rows`` ticks or ``batch_wait_ms`` (or nothing more to
+        read), then written in one transaction (writer thread) while the next ones are read and
+        decoded (decoder thread). A batch's Kafka commit waits for its DuckDB commit, and writes
+        keep their order.
         """
         probe = asyncio.create_task(self._probe_loop(stopping))
         loop = asyncio.get_running_loop()
-        writing: asyncio.Future[Stored] | None = None  # poll N, while N+1 is read and decoded
+        writing: asyncio.Future[Stored] | None = None  # batch N, while N+1 is read and decoded
+        gathered = _Gathered(self.settings.batch_rows, self.settings.batch_wait_ms / 1000)
         try:
             while not stopping.is_set():
                 if self._consumer is None or self.watch.rebuild_due:
@@ -86,14 +89,23 @@ class HistoryConsumer:
                     if not await self._connect(stopping):
                         break
                 records = await self._poll()
-                polled = await loop.run_in_executor(self._decoder, decode_poll, records) if records else None
-                await self._finish(writing)
-                writing = None
-                if polled is not None:
+                if records:
+                    gathered.add(await loop.run_in_executor(self._decoder, decode_poll, records))
+                if gathered.due(more=bool(records)):
+                    await self._finish(writing)
                     writing = loop.run_in_executor(
-                        self._writer, store_poll, self.store, self.settings.topic, polled
+                        self._writer, store_poll, self.store, self.settings.topic, gathered.take()
                     )
+                elif writing is not None and (writing.done() or not records):
+                    await self._finish(writing)  # written, or nothing else to do: commit it now
+                    writing = None
             await self._finish(writing)
+            if gathered.polls:  # read and decoded before the stop: stored, then committed
+                await self._finish(
+                    loop.run_in_executor(
+                        self._writer, store_poll, self.store, self.settings.topic, gathered.take()
+                    )
+                )
         finally:
             probe.cancel()
             await self._close()
@@ -130,8 +142,10 @@ class HistoryConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(500, s.session_timeout_ms // 6),
-            max_partition_fetch_bytes=8 * 1_048_576,
-            fetch_max_bytes=64 * 1_048_576,
+            # Read-ahead is memory: 16 MiB per fetch keeps a few polls in hand, which is all the
+            # writer can take at once (the gateway's 64 MiB put history's RSS over 500 MB).
+            max_partition_fetch_bytes=4 * 1_048_576,
+            fetch_max_bytes=16 * 1_048_576,
             request_timeout_ms=10_000,
             retry_backoff_ms=200,
         )
@@ -225,6 +239,32 @@ class HistoryConsumer:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await close_quietly(consumer.stop(), _CALL_TIMEOUT_S, "Kafka consumer")
+
+
+class _Gathered:
+    """Decoded polls waiting for their transaction."""
+
+    def __init__(self, rows: int, wait_s: float) -> None:
+        self.rows, self.wait_s = rows, wait_s
+        self.polls: list[Polled] = []
+        self._count = 0
+        self._since = 0.0
+
+    def add(self, polled: Polled) -> None:
+        if not self.polls:
+            self._since = time.monotonic()
+        self.polls.append(polled)
+        self._count += polled.batch.num_rows
+
+    def due(self, more: bool) -> bool:
+        """Write now: enough ticks, waited long enough, or the last poll found nothing more."""
+        if not self.polls:
+            return False
+        return not more or self._count >= self.rows or time.monotonic() - self._since >= self.wait_s
+
+    def take(self) -> Polled:
+        polls, self.polls, self._count = self.polls, [], 0
+        return merge(polls)
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

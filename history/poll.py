@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from aiokafka import ConsumerRecord
 
+from common.codec import concat
 from common.codec.routing import Bad, decode_records
 from common.throttle import LogThrottle
 from history import metrics
@@ -51,6 +52,22 @@ def next_offsets(records: Sequence[ConsumerRecord]) -> dict[int, int]:
 def decode_poll(records: Sequence[ConsumerRecord]) -> Polled:
     decoded = decode_records(records)
     return Polled(len(records), decoded.batch, decoded.bad, next_offsets(records))
+
+
+def merge(polls: Sequence[Polled]) -> Polled:
+    """Several polls as one: their ticks in order, every bad record, the furthest offsets."""
+    if len(polls) == 1:
+        return polls[0]
+    offsets: dict[int, int] = {}
+    for polled in polls:
+        for partition, offset in polled.offsets.items():
+            offsets[partition] = max(offsets.get(partition, 0), offset)
+    return Polled(
+        sum(p.messages for p in polls),
+        concat([p.batch for p in polls]),
+        [bad for p in polls for bad in p.bad],
+        offsets,
+    )
 
 
 def store_poll(store: HistoryStore, topic: str, polled: Polled) -> Stored:

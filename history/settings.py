@@ -21,6 +21,16 @@ class HistorySettings(KafkaServiceSettings):
     max_records: int = Field(
         50_000, ge=1, description="Kafka messages read per poll (one DuckDB transaction)"
     )
+    batch_rows: int = Field(
+        122_880,
+        ge=1,
+        description="ticks gathered over polls into one DuckDB transaction (122,880 is DuckDB's row group: "
+        "such a transaction writes straight to the file instead of its WAL; measured 50k rows per "
+        "transaction 277k rows/s, 150k 512k rows/s)",
+    )
+    batch_wait_ms: int = Field(
+        500, ge=0, le=60_000, description="longest a tick waits for its transaction while a batch gathers"
+    )
     poll_timeout_ms: int = Field(200, ge=0, le=10_000, description="longest wait for a poll to fill")
     session_timeout_ms: int = Field(
         6000,

@@ -44,6 +44,9 @@ class HistoryStore:
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": f"{memory_limit_mb}MB",
             "threads": threads,
+            # The main database is in memory, which has no spill folder by default: a query or a
+            # view bigger than memory_limit would fail instead of spilling next to the file.
+            "temp_directory": f"{self.path}.tmp",
         }
         self.connection = duckdb.connect(":memory:", config=config)
         quoted = str(self.path).replace("'", "''")
