@@ -2,6 +2,8 @@
 
 Modelled on perspective.handlers.tornado.PerspectiveTornadoHandler; what a client may do
 is decided by gateway/serve/policy.py, this class only carries frames and bounds memory.
+It knows no service: caps come in as ServeLimits, counters as ServeMetrics, so the gateway
+(/websocket) and history (/history) mount the same class.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from tornado.websocket import (
     WebSocketProtocol13,
 )
 
-from gateway import metrics
 from gateway.serve.connections import Connections
+from gateway.serve.limits import ServeLimits, ServeMetrics
 from gateway.serve.outbox import Outbox
 from gateway.serve.policy import RequestPolicy, origin_allowed
 from gateway.serve.protocol import error_response, read_head
-from gateway.serve.refusals import refuse
 from gateway.serve.secure_headers import SecureHeaders
-from gateway.settings import GatewaySettings
 
 _MESSAGE_TOO_BIG = 1009
 _POLICY_VIOLATION = 1008
@@ -36,28 +36,38 @@ class _FrameLimitProtocol(WebSocketProtocol13):
     """Tornado itself closes a connection whose frame is over the limit: count that like ours."""
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if code == _MESSAGE_TOO_BIG and not self.server_terminated:
-            remote = self.handler.request.remote_ip if isinstance(self.handler, WebSocketHandler) else None
-            refuse("oversized_frame", remote, reason or "frame too big")
+        if code == _MESSAGE_TOO_BIG and not self.server_terminated and isinstance(self.handler, TableSocket):
+            self.handler._refuse("oversized_frame", reason or "frame too big")
         super().close(code, reason)
 
 
 class TableSocket(SecureHeaders, WebSocketHandler):
     def initialize(
-        self, server: Any, settings: GatewaySettings, connections: Connections, policy: RequestPolicy
+        self,
+        server: Any,
+        limits: ServeLimits,
+        connections: Connections,
+        policy: RequestPolicy,
+        metrics: ServeMetrics,
     ) -> None:
         self.server = server
-        self.settings_ = settings
+        self.limits = limits
         self.connections = connections
         self.policy = policy
+        self.metrics = metrics
         self.loop = IOLoop.current()
-        self.outbox = Outbox(self._send, _WATERMARK, settings.max_pending_bytes, metrics.WS_CONFLATED.inc)
+        self.outbox = Outbox(self._send, _WATERMARK, limits.max_pending_bytes, metrics.conflated.inc)
         self.session: Any = None
 
+    @property
+    def max_message_size(self) -> int:
+        # Per route rather than per application: two services' sockets may share one app.
+        return self.limits.max_frame_bytes
+
     def check_origin(self, origin: str) -> bool:
-        if origin_allowed(origin, self.settings_.allowed_origins):
+        if origin_allowed(origin, self.limits.allowed_origins):
             return True
-        self._refuse("bad_origin", f"origin {origin!r} not in GATEWAY_ALLOWED_ORIGINS")
+        self._refuse("bad_origin", f"origin {origin!r} not in {self.limits.origins_setting}")
         return False
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -85,12 +95,12 @@ class TableSocket(SecureHeaders, WebSocketHandler):
         # the previous one is unacknowledged waits for the client's delayed ACK (~40 ms on Linux).
         self.set_nodelay(True)
         self.connections.open.add(self)
-        metrics.WS_CONNECTIONS.inc()
-        metrics.WS_CLIENTS.set(len(self.connections))
+        self.metrics.connections.inc()
+        self.metrics.clients.set(len(self.connections))
         self.session = self.server.new_session(self._from_server)
 
     def on_message(self, message: str | bytes) -> None:
-        metrics.WS_FRAMES.inc()
+        self.metrics.frames.inc()
         if not isinstance(message, bytes):
             self._refuse("text_frame", "text frame on a binary protocol")
             return
@@ -122,7 +132,7 @@ class TableSocket(SecureHeaders, WebSocketHandler):
 
     def on_close(self) -> None:
         self.connections.open.discard(self)
-        metrics.WS_CLIENTS.set(len(self.connections))
+        self.metrics.clients.set(len(self.connections))
         self._end_session()
 
     def _end_session(self) -> None:
@@ -151,7 +161,7 @@ class TableSocket(SecureHeaders, WebSocketHandler):
         self._end_session()  # stop computing updates nobody will read
 
     def _send(self, message: bytes) -> asyncio.Future[None]:
-        metrics.WS_BYTES_OUT.inc(len(message))
+        self.metrics.bytes_out.inc(len(message))
         try:
             return self.write_message(message, binary=True)
         except WebSocketClosedError as error:  # the outbox sees a failed write and stops writing
@@ -160,4 +170,4 @@ class TableSocket(SecureHeaders, WebSocketHandler):
             return failed
 
     def _refuse(self, reason: str, detail: str) -> None:
-        refuse(reason, self.request.remote_ip, detail)
+        self.metrics.refuse(reason, self.request.remote_ip, detail)
