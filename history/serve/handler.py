@@ -30,7 +30,7 @@ from perspective.virtual_servers.duckdb import (
     run_query,
 )
 
-from history.schema import HOSTED
+from history.schema import BARS, CATALOG, HOSTED
 from history.serve.validate import (
     AGGREGATES,
     FILTER_OPS,
@@ -46,6 +46,9 @@ from history.serve.validate import (
 _MAKE_VIEW: Final = re.compile(r"CREATE TABLE (psp_view_[0-9]+) AS \((.*)\)", re.DOTALL)
 # Column names of a materialised view go back into SQL (view_get_data): plain ones only.
 _SAFE_NAME: Final = re.compile(r"[^\"\x00-\x1f]{1,256}")
+
+# Hosted SQL views have no rowid, the builder's order for an ungrouped view: give them their own.
+_NATURAL_ORDER: Final = {f"{CATALOG}.{BARS}": [("symbol", "asc"), ("minute", "asc")]}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,7 +130,7 @@ class HistoryHandler(DuckDBVirtualServerHandler):  # type: ignore[misc]
         check_view_name(view_name)
         if view_name in self.views:
             raise Refused("view_id_in_use", "this connection already has a view of that name")
-        clean = check_config(schema, config)
+        clean = _ordered(table_name, check_config(schema, config))
         internal = f"psp_view_{next(self._ids)}"
         sql = self.sql_builder.table_make_view(table_name, internal, clean, None)
         match = _MAKE_VIEW.fullmatch(sql.strip())
@@ -175,6 +178,15 @@ class HistoryHandler(DuckDBVirtualServerHandler):  # type: ignore[misc]
         """Drop every view of this session (the connection is closing)."""
         for view_name in list(self.views):
             self.view_delete(view_name)
+
+
+def _ordered(table_name: str, config: dict[str, Any]) -> dict[str, Any]:
+    order = _NATURAL_ORDER.get(table_name)
+    if order is None or config["group_by"] or config.get("group_rollup_mode") == "total":
+        return config
+    if config["split_by"]:
+        raise Refused("bad_split_by", f"split_by on {table_name} needs a group_by")
+    return {**config, "sort": [*config["sort"], *order]}
 
 
 def hosted_schemas(connection: duckdb.DuckDBPyConnection) -> dict[str, Schema]:

@@ -88,7 +88,10 @@ def _names(schema: Schema, value: object, where: str, most: int) -> list[str]:
         raise Refused("malformed_config", f"{where} must be a list")
     if len(value) > most:
         raise Refused("too_many_" + where, f"at most {most} {where} columns")
-    return [check_column(schema, name, where) for name in value]
+    names = [check_column(schema, name, where) for name in value]
+    if where != "columns" and len(set(names)) < len(names):  # the builder's SQL names a window twice
+        raise Refused("duplicate_column", f"{where} names a column twice")
+    return names
 
 
 def check_config(schema: Schema, config: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +104,8 @@ def check_config(schema: Schema, config: dict[str, Any]) -> dict[str, Any]:
     if config.get("windows"):
         raise Refused("windows_refused", "window functions are not served by history")
     columns = _names(schema, config.get("columns") or [], "columns", len(schema))
+    if not columns:  # the builder would write "SELECT  FROM": a client always names some
+        raise Refused("malformed_config", "columns: name at least one")
     group_by = _names(schema, config.get("group_by") or [], "group_by", MAX_GROUP_BY)
     split_by = _names(schema, config.get("split_by") or [], "split_by", MAX_SPLIT_BY)
     for name in split_by:  # its values become column names: strings only, never free numbers
@@ -120,6 +125,18 @@ def check_config(schema: Schema, config: dict[str, Any]) -> dict[str, Any]:
     for key, modes in ROLLUP_MODES.items():
         if key in config:
             clean[key] = _choice(config[key], modes, key)
+    if len(group_by) > 1 and any(d != "none" and not d.startswith("col") for _, d in clean["sort"]):
+        # The builder sorts nested groups through a named WINDOW that DuckDB 2.0.1 cannot resolve.
+        raise Refused("unsupported_sort", "sorting by value needs at most one group_by column")
+    if split_by and any(
+        schema[c] not in NUMERIC and d != "none" and not d.startswith("col") for c, d in clean["sort"]
+    ):
+        # Across split columns the builder sorts by sum(<value>): numbers only.
+        raise Refused("unsupported_sort", "with split_by, sort by value on number columns only")
+    if clean.get("group_rollup_mode") == "total":
+        if group_by:  # the builder orders by GROUPING_ID of groups it does not make
+            raise Refused("bad_rollup_mode", "group_rollup_mode 'total' takes no group_by")
+        clean["sort"] = []  # one row: and the builder would sort by columns outside its aggregate
     return clean
 
 
