@@ -65,17 +65,19 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
 class Recording:
     """A DuckDB connection whose cursors keep every statement they run (any thread)."""
 
-    def __init__(self, connection: Any, statements: list[str] | None = None) -> None:
+    def __init__(self, connection: Any, statements: list[str] | None = None, threads: set[str] | None = None):
         self._connection = connection
         self.statements: list[str] = [] if statements is None else statements
+        self.threads: set[str] = set() if threads is None else threads  # names of threads that ran SQL
         self._lock = threading.Lock()
 
     def _note(self, query: str) -> None:
         with self._lock:
             self.statements.append(query)
+            self.threads.add(threading.current_thread().name)
 
     def cursor(self) -> Recording:
-        return Recording(self._connection.cursor(), self.statements)
+        return Recording(self._connection.cursor(), self.statements, self.threads)
 
     def execute(self, query: str, *args: Any) -> Any:
         self._note(query)
