@@ -11,6 +11,7 @@ import tornado.web
 
 from gateway import metrics
 from gateway.serve.connections import Connections
+from gateway.serve.history_proxy import HistoryProxy
 from gateway.serve.http import Config, Health, Metrics, Readiness, Ready, Ticket
 from gateway.serve.limits import ServeLimits
 from gateway.serve.policy import RequestPolicy
@@ -52,16 +53,26 @@ def make_app(
 ) -> tornado.web.Application:
     tickets = policy.tickets
     throttle = policy.ticket_throttle
+    limits = serve_limits(settings)
     socket_args = {
         "server": server,
-        "limits": serve_limits(settings),
+        "limits": limits,
         "connections": connections,
         "policy": policy,
         "metrics": metrics.SERVE,
     }
+    proxy_args = {
+        "upstream": settings.history_url,
+        "limits": limits,
+        "connections": connections,  # one cap for /websocket and /history together
+        "policy": policy,
+        "metrics": metrics.SERVE,
+    }
+    history = [(r"/history", HistoryProxy, proxy_args)] if settings.history_url else []
     return tornado.web.Application(
         [
             (r"/websocket", TableSocket, socket_args),
+            *history,
             (r"/healthz", Health),
             (r"/readyz", Ready, {"pipeline": pipeline}),
             (r"/metrics", Metrics, {"token": settings.metrics_token}),

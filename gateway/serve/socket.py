@@ -12,36 +12,21 @@ import asyncio
 from typing import Any
 
 from tornado.ioloop import IOLoop
-from tornado.websocket import (
-    WebSocketClosedError,
-    WebSocketHandler,
-    WebSocketProtocol,
-    WebSocketProtocol13,
-)
+from tornado.websocket import WebSocketClosedError
 
 from gateway.serve.connections import Connections
 from gateway.serve.limits import ServeLimits, ServeMetrics
 from gateway.serve.outbox import Outbox
-from gateway.serve.policy import RequestPolicy, origin_allowed
+from gateway.serve.policy import RequestPolicy
 from gateway.serve.protocol import error_response, read_head
-from gateway.serve.secure_headers import SecureHeaders
+from gateway.serve.upgrade import CheckedUpgrade
 
-_MESSAGE_TOO_BIG = 1009
 _POLICY_VIOLATION = 1008
 # Bytes in flight to one client before its frames queue up and update notifications conflate.
 _WATERMARK = 1 << 20
 
 
-class _FrameLimitProtocol(WebSocketProtocol13):
-    """Tornado itself closes a connection whose frame is over the limit: count that like ours."""
-
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if code == _MESSAGE_TOO_BIG and not self.server_terminated and isinstance(self.handler, TableSocket):
-            self.handler._refuse("oversized_frame", reason or "frame too big")
-        super().close(code, reason)
-
-
-class TableSocket(SecureHeaders, WebSocketHandler):
+class TableSocket(CheckedUpgrade):
     def initialize(
         self,
         server: Any,
@@ -58,37 +43,6 @@ class TableSocket(SecureHeaders, WebSocketHandler):
         self.loop = IOLoop.current()
         self.outbox = Outbox(self._send, _WATERMARK, limits.max_pending_bytes, metrics.conflated.inc)
         self.session: Any = None
-
-    @property
-    def max_message_size(self) -> int:
-        # Per route rather than per application: two services' sockets may share one app.
-        return self.limits.max_frame_bytes
-
-    def check_origin(self, origin: str) -> bool:
-        if origin_allowed(origin, self.limits.allowed_origins):
-            return True
-        self._refuse("bad_origin", f"origin {origin!r} not in {self.limits.origins_setting}")
-        return False
-
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        # Tornado runs from here to open() without yielding, so the cap cannot be overshot.
-        refusal = self.policy.upgrade_refusal(
-            len(self.connections),
-            self.request.query_arguments,
-            lambda: self.get_query_argument("ticket", None),
-        )
-        if refusal is not None:
-            self._refuse(refusal.reason, refusal.detail)
-            self.set_status(refusal.status)
-            self.finish("too many connections" if refusal.status == 503 else refusal.reason)
-            return
-        await super().get(*args, **kwargs)
-
-    def get_websocket_protocol(self) -> WebSocketProtocol | None:
-        protocol = super().get_websocket_protocol()
-        if isinstance(protocol, WebSocketProtocol13):
-            protocol.__class__ = _FrameLimitProtocol
-        return protocol
 
     def open(self, *args: str, **kwargs: str) -> None:
         # Updates are small frames that should leave now: with Nagle on, a frame written while
@@ -168,6 +122,3 @@ class TableSocket(SecureHeaders, WebSocketHandler):
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(error)
             return failed
-
-    def _refuse(self, reason: str, detail: str) -> None:
-        self.metrics.refuse(reason, self.request.remote_ip, detail)
