@@ -104,8 +104,8 @@ def check_config(schema: Schema, config: dict[str, Any]) -> dict[str, Any]:
     if config.get("windows"):
         raise Refused("windows_refused", "window functions are not served by history")
     columns = _names(schema, config.get("columns") or [], "columns", len(schema))
-    if not columns:  # the builder would write "SELECT  FROM": a client always names some
-        raise Refused("malformed_config", "columns: name at least one")
+    if not columns:  # Perspective's default (view() sends none); the builder would write "SELECT  FROM"
+        columns = list(schema)
     group_by = _names(schema, config.get("group_by") or [], "group_by", MAX_GROUP_BY)
     split_by = _names(schema, config.get("split_by") or [], "split_by", MAX_SPLIT_BY)
     for name in split_by:  # its values become column names: strings only, never free numbers

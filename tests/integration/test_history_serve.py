@@ -7,6 +7,7 @@ error reply and nothing executed; the serve wing's protections hold (tickets, or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from tests.support.history_live import (
     open_db,
 )
 from tests.support.live import until
+from tests.support.rawws import frame, handshake
 
 Attempt = Callable[[Any], Awaitable[Any]]
 
@@ -189,6 +191,11 @@ async def test_an_injection_through_a_view_config_is_refused_with_nothing_execut
 
 async def _make_view_frame(url: str) -> bytes:
     """The make-view frame a real client sends for ``history.ticks`` (read off its socket)."""
+    return (await _view_frames(url))[0]
+
+
+async def _view_frames(url: str) -> tuple[bytes, bytes]:
+    """A real client's make-view and to-arrow frames for all of ``history.ticks``."""
     ws = await websocket_connect(url)
     sent: list[bytes] = []
 
@@ -198,10 +205,12 @@ async def _make_view_frame(url: str) -> bytes:
 
     client = perspective.AsyncClient(send)
     pump = asyncio.ensure_future(_pump(ws, client))
-    await (await client.open_table("history.ticks")).view(columns=["price"])
+    view = await (await client.open_table("history.ticks")).view()
+    await view.to_arrow()
     pump.cancel()
     ws.close()
-    return next(m for m in sent if (head := read_head(m)) is not None and head.kind == MAKE_VIEW)
+    make_view = next(m for m in sent if (head := read_head(m)) is not None and head.kind == MAKE_VIEW)
+    return make_view, sent[-1]
 
 
 async def _pump(ws: Any, client: Any) -> None:
@@ -291,3 +300,21 @@ async def test_an_oversized_frame_closes_the_connection(db: Recording) -> None:
         await ws.write_message(b"\x08" * 4096, binary=True)
         assert await asyncio.wait_for(ws.read_message(), 5) is None
         assert ws.close_code == 1009
+
+
+async def test_a_client_that_never_reads_is_cut_off_and_others_carry_on(db: Recording) -> None:
+    async with live_history(db, max_pending_bytes=65_536) as history:
+        make_view, to_arrow = await _view_frames(history.ws_url)
+        await until(lambda: len(history.connections) == 0)  # the recording client's view is released
+        before = history_refused("slow_client")
+        sock = await asyncio.to_thread(handshake, "127.0.0.1", history.settings.port, "/history")
+        await asyncio.to_thread(sock.sendall, frame(make_view))
+        deadline = asyncio.get_running_loop().time() + 20
+        while history_refused("slow_client") == before:  # ~90 kB a reply, none read
+            assert asyncio.get_running_loop().time() < deadline, "never cut off"
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(sock.sendall, frame(to_arrow) * 20)
+            await asyncio.sleep(0.05)
+        sock.close()
+        async with connect(history.ws_url) as client:
+            assert len(await client.get_hosted_table_names()) == 2
