@@ -80,6 +80,11 @@ class GatewaySettings(KafkaServiceSettings):
     share_views: bool = Field(
         True, description="clients asking for the same view share one (computed once per update)"
     )
+    history_url: str = Field(
+        "ws://127.0.0.1:8090/history",
+        pattern=r"^(wss?://\S+)?$",
+        description="the history service's WebSocket, proxied at /history (empty: no /history)",
+    )
     client_dir: str = Field(
         default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
     )
