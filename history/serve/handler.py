@@ -50,6 +50,10 @@ _SAFE_NAME: Final = re.compile(r"[^\"\x00-\x1f]{1,256}")
 # Hosted SQL views have no rowid, the builder's order for an ungrouped view: give them their own.
 _NATURAL_ORDER: Final = {f"{CATALOG}.{BARS}": [("symbol", "asc"), ("minute", "asc")]}
 
+# A connection's views together hold at most this many times max_view_rows: a viewer makes its
+# new view before it deletes the old one, and a panel may hold a grid and a chart.
+_HELD_VIEWS: Final = 2
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -77,6 +81,7 @@ class HistoryHandler(DuckDBVirtualServerHandler):  # type: ignore[misc]
         self.problem: Exception | None = None  # what the last call raised (see _noted)
         # client view name -> (temp table, its schema, the hosted table it reads)
         self.views: dict[str, tuple[str, Schema, str]] = {}
+        self.rows: dict[str, int] = {}  # rows each view holds
 
     def get_features(self) -> dict[str, Any]:
         features: dict[str, Any] = super().get_features()
@@ -144,10 +149,14 @@ class HistoryHandler(DuckDBVirtualServerHandler):  # type: ignore[misc]
                 "view_too_large",
                 f"{rows} rows (cap {self.max_view_rows}): filter (e.g. by symbol or time) or group first",
             )
+        held = sum(self.rows.values())
+        if held + rows > _HELD_VIEWS * self.max_view_rows:
+            raise Refused("too_many_rows", f"this connection's views already hold {held} rows: delete some")
         self.db.execute(f"CREATE TEMP TABLE {internal} AS ({select})")
         described = self.db.execute(f"DESCRIBE {internal}").fetchall()
         view_schema = {row[0]: duckdb_type_to_psp(row[1]) for row in described if not row[0].startswith("__")}
         self.views[view_name] = (internal, view_schema, table_name)
+        self.rows[view_name] = rows
         if not all(_SAFE_NAME.fullmatch(row[0]) for row in described):
             self.view_delete(view_name)  # a split_by value with a quote would reach view_get_data's SQL
             raise Refused("unsafe_view_column", "a split_by value is not usable as a column name")
@@ -160,6 +169,7 @@ class HistoryHandler(DuckDBVirtualServerHandler):  # type: ignore[misc]
     def view_delete(self, view_name: str) -> None:
         internal = self._view(view_name)[0]
         del self.views[view_name]
+        self.rows.pop(view_name, None)
         run_query(self.db, f"DROP TABLE IF EXISTS {internal}", execute=True)
 
     @_noted

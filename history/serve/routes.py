@@ -30,12 +30,20 @@ Rule = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
 _AUTH_MAX_FAILURES, _AUTH_WINDOW_S, _AUTH_BACKOFF_MAX_S = 10, 60.0, 300.0
 
 
+def history_server(rules: list[Rule]) -> HistoryServer:
+    """The server behind ``/history`` in ``history_routes``'s rules (to ``join()`` it at shutdown)."""
+    server = rules[0][2]["server"]
+    assert isinstance(server, HistoryServer)
+    return server
+
+
 def history_routes(
     settings: HistorySettings,
     connection: duckdb.DuckDBPyConnection,
     connections: Connections | None = None,
 ) -> list[Rule]:
-    """The rules; pass ``connections`` to close the sockets on shutdown (Connections.close_all)."""
+    """The rules. At shutdown: ``connections.close_all()``, then ``history_server(rules).join()``,
+    then close the database."""
     server = HistoryServer(connection, settings.max_view_rows, SERVE)
     tickets = TicketBook(settings.token)
     throttle = FailureThrottle(_AUTH_MAX_FAILURES, _AUTH_WINDOW_S, _AUTH_BACKOFF_MAX_S)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
@@ -104,6 +105,10 @@ class HistorySession:
         self._worker.submit(self._drop)  # after any queued request: those see _closed and skip
         self._worker.shutdown(wait=False)
 
+    def join(self) -> None:
+        """Wait until the worker has finished (after close(): its views dropped, its cursor closed)."""
+        self._worker.shutdown(wait=True)
+
     def _drop(self) -> None:
         try:
             self.handler.drop_all()
@@ -120,8 +125,18 @@ class HistoryServer:
         self.max_view_rows = max_view_rows
         self.metrics = metrics
 
+        self.sessions: weakref.WeakSet[HistorySession] = weakref.WeakSet()
+
     def new_session(self, callback: Callable[[bytes], None]) -> HistorySession:
-        return HistorySession(self.connection, self.hosted, self.max_view_rows, callback, self.metrics)
+        session = HistorySession(self.connection, self.hosted, self.max_view_rows, callback, self.metrics)
+        self.sessions.add(session)
+        return session
+
+    def join(self) -> None:
+        """Wait for every session's worker (call after the sockets are closed, before the database
+        is): a worker still dropping its views would find the database gone."""
+        for session in list(self.sessions):
+            session.join()
 
     def table_names(self) -> list[str]:
         return list(self.hosted)

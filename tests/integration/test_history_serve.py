@@ -20,6 +20,7 @@ from tornado.websocket import websocket_connect
 
 from gateway.serve.protocol import MAKE_VIEW, SERVER_ERROR, make_view_parts, read_head
 from harness.psp import connect
+from history.serve.handler import HistoryHandler, hosted_schemas
 from tests.support.frames import field, request
 from tests.support.history_live import (
     SYMBOLS,
@@ -222,6 +223,7 @@ async def _pump(ws: Any, client: Any) -> None:
 async def test_a_hostile_view_name_is_refused_with_nothing_executed(db: Recording, name: str) -> None:
     async with live_history(db) as history:
         recorded = await _make_view_frame(history.ws_url)
+        await until(lambda: "DROP TABLE IF EXISTS psp_view_1" in db.statements)  # the recorder has gone
         head = read_head(recorded)
         assert head is not None
         parts = make_view_parts(recorded, head)
@@ -254,6 +256,27 @@ async def test_a_view_over_the_row_cap_is_counted_and_refused_before_it_is_store
         assert [s.split(" (")[0] for s in db.statements[ran:]] == ["SELECT count(*) FROM"]
         narrowed = await table.view(columns=["price"], filter=[["symbol", "==", "AAA"], ["seq", "<", 10]])
         assert await narrowed.num_rows() == 10
+
+
+async def test_a_connections_views_together_hold_at_most_twice_the_row_cap(db: Recording) -> None:
+    async with live_history(db, max_view_rows=200) as history, connect(history.ws_url) as client:
+        table = await client.open_table("history.ticks")
+        one_symbol = {"columns": ["price"], "filter": [["symbol", "==", "AAA"]]}  # 180 rows each
+        first, _ = await table.view(**one_symbol), await table.view(**one_symbol)
+        with pytest.raises(perspective.PerspectiveError, match="already hold 360 rows"):
+            await table.view(**one_symbol)
+        await first.delete()
+        assert await (await table.view(**one_symbol)).num_rows() == TICKS_PER_SYMBOL
+
+
+def test_the_features_offered_to_viewers_leave_out_expressions_and_windows(db: Recording) -> None:
+    handler = HistoryHandler(db.cursor(), hosted_schemas(db._connection), max_view_rows=10)
+    features = handler.get_features()
+    assert features["expressions"] is False and "window_aggregates" not in features
+    assert "string_agg" not in features["aggregates"]["string"]
+    assert features["filter_ops"]["float"] == sorted(
+        ["==", "!=", ">", ">=", "<", "<=", "is null", "is not null"]
+    )
 
 
 # -- access --------------------------------------------------------------------------------
@@ -305,7 +328,7 @@ async def test_an_oversized_frame_closes_the_connection(db: Recording) -> None:
 async def test_a_client_that_never_reads_is_cut_off_and_others_carry_on(db: Recording) -> None:
     async with live_history(db, max_pending_bytes=65_536) as history:
         make_view, to_arrow = await _view_frames(history.ws_url)
-        await until(lambda: len(history.connections) == 0)  # the recording client's view is released
+        await until(lambda: "DROP TABLE IF EXISTS psp_view_1" in db.statements)  # the recorder has gone
         before = history_refused("slow_client")
         sock = await asyncio.to_thread(handshake, "127.0.0.1", history.settings.port, "/history")
         await asyncio.to_thread(sock.sendall, frame(make_view))

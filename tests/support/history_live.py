@@ -4,6 +4,7 @@ known ticks from Arrow; and a connection wrapper that records every SQL statemen
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from common.schema import FIELDS, Kind
 from gateway.serve.connections import Connections
 from harness.ports import free_port
 from history import schema
-from history.serve.routes import history_routes
+from history.serve.routes import history_routes, history_server
 from history.settings import HistorySettings
 
 T0_MS = 1_780_000_000_000 - 1_780_000_000_000 % 60_000  # a whole minute
@@ -97,6 +98,7 @@ class LiveHistory:
         self.connection = connection
         self.connections = Connections()
         rules = history_routes(settings, connection, self.connections)
+        self.server = history_server(rules)
         self.http = tornado.web.Application(rules).listen(settings.port, "127.0.0.1")
 
     @property
@@ -111,6 +113,7 @@ class LiveHistory:
         self.http.stop()
         await self.connections.close_all(timeout=1.0)
         await self.http.close_all_connections()
+        await asyncio.to_thread(self.server.join)  # before the test closes the database
 
 
 @asynccontextmanager
