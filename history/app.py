@@ -18,7 +18,7 @@ from gateway.serve.connections import Connections
 from gateway.serve.http import Health, Metrics, Readiness, Ready
 from history.consumer import HistoryConsumer
 from history.retention import Pruner
-from history.serve.routes import history_routes
+from history.serve.routes import history_routes, history_server
 from history.settings import HistorySettings
 from history.store import HistoryStore
 
@@ -53,7 +53,8 @@ async def run(settings: HistorySettings) -> int:
     consumer = HistoryConsumer(settings, store)
     pruner = Pruner(store, settings.retention_hours, settings.prune_interval_s)
     connections = Connections()
-    app = make_app(settings, consumer, history_routes(settings, store.connection, connections))
+    rules = history_routes(settings, store.connection, connections)
+    app = make_app(settings, consumer, rules)
     try:
         http = app.listen(settings.port, settings.host, max_body_size=_MAX_BODY_BYTES)
     except OSError as error:
@@ -72,6 +73,7 @@ async def run(settings: HistorySettings) -> int:
     failures = [r for r in await asyncio.gather(*tasks, return_exceptions=True) if r is not None]
     for failure in failures:
         log.error("history stopping on an error: %r", failure, exc_info=failure)
+    history_server(rules).join()  # its workers drop their views before the database closes
     stored = store.count()
     store.close()
     log.info("history stopped: %d ticks stored", stored)
