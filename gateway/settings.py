@@ -38,6 +38,12 @@ class GatewaySettings(KafkaServiceSettings):
     )
     # Tables
     ticks_limit: int = Field(100_000, ge=1, description="rows kept in the `ticks` ring")
+    ticks_per_update: int = Field(
+        10_000,
+        ge=1,
+        description="most rows of one batch written to the `ticks` ring (its newest); quotes, bars "
+        "and counters still see every tick",
+    )
     bars_limit: int = Field(50_000, ge=1, description="rows kept in the `bars` ring (symbol x second)")
     gap_grace_ms: int = Field(
         2000, ge=0, description="a missing seq still missing after this long is counted as a gap"
