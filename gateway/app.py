@@ -45,7 +45,7 @@ def build_pipeline(
         source=KafkaSource(settings),
         dead_letters=DeadLetters(settings.bootstrap_servers, settings.dlq_topic, settings.dlq_replication),
         tables=tables,
-        writer=TableWriter(tables, settings.ticks_limit, settings.bars_limit),
+        writer=TableWriter(tables, settings.ticks_limit, settings.bars_limit, settings.ticks_per_update),
         sequence=SequenceTracker(settings.gap_grace_ms / 1000),
         roster=Roster(),
         stats=LiveStats(),

@@ -169,6 +169,27 @@ async def test_arrow_messages_are_ingested_whole(kafka_bootstrap: str, topic: st
     }
 
 
+async def test_ticks_per_update_bounds_the_ring_write_but_every_tick_is_counted(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    ticks = [tick("burst", s, f"BU{s % 4}", 50.0 + s / 100, T0 + s, volume=s) for s in range(1, 3001)]
+    await produce(kafka_bootstrap, topic, [as_arrow(ticks)])  # one message: one batch of 3,000
+    async with running(kafka_bootstrap, topic, ticks_per_update=500) as pipeline:
+        await eventually(lambda: pipeline.stats.ticks_total == 3000)
+        ringed = sorted(r["seq"] for r in rows(pipeline, "ticks"))
+        quotes = by(pipeline, "quotes", "symbol")
+        bar_ticks = sum(r["ticks"] for r in rows(pipeline, "bars"))
+        await eventually(
+            lambda: by(pipeline, "producers", "producer_id").get("burst", {}).get("ticks") == 3000
+        )
+    assert ringed == list(range(2501, 3001))
+    assert sum(q["ticks"] for q in quotes.values()) == 3000
+    assert {s: q["price"] for s, q in quotes.items()} == {
+        s: t["price"] for s, t in last_per_symbol(ticks).items()
+    }
+    assert bar_ticks == 3000
+
+
 async def test_ready_only_once_the_replay_is_in_the_tables(kafka_bootstrap: str, topic: str) -> None:
     ticks = market(5_000)
     await produce(kafka_bootstrap, topic, [as_json(t) for t in ticks])

@@ -51,7 +51,10 @@ async def test_leader_and_controller_kills_lose_and_duplicate_nothing(
     cluster = kafka_cluster3
     topic = cluster.create_topic("faults", 6, 3, {"min.insync.replicas": "2"})
     cluster.wait_in_sync(topic)
-    gateway = start_gateway(cluster.bootstrap, topic, tmp_path, ticks_limit=500_000, dlq_replication=3)
+    # The ring holds every tick here (ticks_per_update too), so it can prove none is lost or doubled.
+    gateway = start_gateway(
+        cluster.bootstrap, topic, tmp_path, ticks_limit=500_000, ticks_per_update=500_000, dlq_replication=3
+    )
     producers = [
         start_producer(cluster.bootstrap, topic, tmp_path, producer_id=f"f{i}", rate=300, replication=3)
         for i in range(3)

@@ -54,7 +54,8 @@ async def test_ten_thousand_poison_messages_are_counted_dead_lettered_and_lose_n
     await produce(kafka_bootstrap, topic, _interleave(json_ticks, arrow_ticks, list(bad)))
     good_total = len(json_ticks) + len(arrow_ticks)
 
-    gateway = start_gateway(kafka_bootstrap, topic, tmp_path, ticks_limit=50_000)
+    # The ring holds every tick here (ticks_per_update too), so it can prove none is lost or doubled.
+    gateway = start_gateway(kafka_bootstrap, topic, tmp_path, ticks_limit=50_000, ticks_per_update=50_000)
     try:
         async with connect(gateway.ws_url) as client:
             ticks = await client.open_table("ticks")

@@ -105,6 +105,20 @@ def test_a_batch_larger_than_the_ring_writes_only_its_newest_rows(writer: TableW
     assert sorted(row["seq"] for row in _rows(writer.tables.ticks)) == [8, 9, 10, 11, 12]
 
 
+def test_a_batch_over_ticks_per_update_rings_its_newest_rows_and_quotes_and_bars_see_all() -> None:
+    tables = create_tables(perspective.Server().new_local_client())
+    capped = TableWriter(tables, ticks_limit=100, bars_limit=10, ticks_per_update=4)
+    capped.apply(_batch([_tick(s, "AB"[s % 2], price=float(s), at=SECOND + s) for s in range(1, 11)]))
+    quotes = {row["symbol"]: row for row in _rows(tables.quotes)}
+    (bar_a,) = [row for row in _rows(tables.bars) if row["symbol"] == "A"]
+    assert sorted(row["seq"] for row in _rows(tables.ticks)) == [7, 8, 9, 10]
+    assert {symbol: (q["ticks"], q["price"]) for symbol, q in quotes.items()} == {
+        "A": (5, 10.0),
+        "B": (5, 9.0),
+    }
+    assert (bar_a["ticks"], bar_a["open"], bar_a["low"], bar_a["close"]) == (5, 2.0, 2.0, 10.0)
+
+
 def test_quotes_hold_the_last_tick_per_symbol_and_count_every_tick(writer: TableWriter) -> None:
     writer.apply(_batch([_tick(1, "A", 10.0), _tick(2, "B", 20.0), _tick(3, "A", 11.0)]))
     writer.apply(_batch([_tick(4, "A", 12.5)]))
