@@ -1,4 +1,4 @@
-"""The history database's shape: one table of ticks and the 1-minute candles derived from it.
+"""The history database's shape: the ticks table, the candles' name, and the bookkeeping tables.
 
 The tick columns come from common/schema.FIELDS, so a new tick field reaches history with
 no edit here. ``event_time`` is stored as a TIMESTAMP (milliseconds) so that Perspective
@@ -30,21 +30,7 @@ def ticks_ddl() -> str:
     return f"CREATE TABLE IF NOT EXISTS {CATALOG}.{TICKS} (\n    {columns}\n)"
 
 
-# A tick's volume is the symbol's cumulative day volume: a minute's volume is its rise.
-BARS_DDL: Final = f"""
-CREATE OR REPLACE VIEW {CATALOG}.{BARS} AS
-SELECT
-    symbol,
-    time_bucket(INTERVAL 1 MINUTE, event_time) AS minute,
-    arg_min(price, event_time) AS open,
-    max(price) AS high,
-    min(price) AS low,
-    arg_max(price, event_time) AS close,
-    max(volume) - min(volume) AS volume,
-    count(*) AS ticks
-FROM {CATALOG}.{TICKS}
-GROUP BY symbol, minute
-"""
+# The 1-minute candles (`bars_1m`) are a table kept by history/candles.py.
 
 # Bookkeeping, written in the same transaction as the ticks and never hosted.
 # Every (producer_id, seq) ever stored, as ranges [start, stop): one row per producer while its

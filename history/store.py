@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from common.seqset import RangeSet
-from history import schema
+from history import candles, schema
 from history.dedup import SeenSeqs, ranges_table
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,9 @@ class HistoryStore:
         self.connection = duckdb.connect(":memory:", config=config)
         quoted = str(self.path).replace("'", "''")
         self.connection.execute(f"ATTACH '{quoted}' AS {schema.CATALOG}")
-        for ddl in (schema.ticks_ddl(), schema.BARS_DDL, schema.SEEN_DDL, schema.OFFSETS_DDL):
+        for ddl in (schema.ticks_ddl(), schema.SEEN_DDL, schema.OFFSETS_DDL):
             self.connection.execute(ddl)
+        candles.create(self.connection)
         self._writer = self.connection.cursor()
         self._pruner = self.connection.cursor()
         self.seen = SeenSeqs(self._load_seen())
@@ -76,6 +77,7 @@ class HistoryStore:
             if fresh.ranges:
                 cursor.register("incoming", batch.filter(pa.array(fresh.keep)))
                 cursor.execute(f"INSERT INTO {_TICKS} BY NAME SELECT * FROM incoming")
+                candles.fold(cursor, "incoming")
                 cursor.register("ranges", ranges_table(fresh.ranges))
                 cursor.execute(f"DELETE FROM {_SEEN} WHERE producer_id IN (SELECT producer_id FROM ranges)")
                 cursor.execute(f"INSERT INTO {_SEEN} SELECT * FROM ranges")
@@ -98,6 +100,7 @@ class HistoryStore:
         row = self._pruner.execute(
             f"DELETE FROM {_TICKS} WHERE event_time < make_timestamp_ms(?)", [older_than_ms]
         ).fetchone()
+        candles.prune(self._pruner, older_than_ms)
         return int(row[0]) if row else 0
 
     def count(self) -> int:

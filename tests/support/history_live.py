@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from common.schema import FIELDS, Kind
 from gateway.serve.connections import Connections
 from harness.ports import free_port
-from history import schema
+from history import candles, schema
 from history.serve.routes import history_routes, history_server
 from history.settings import HistorySettings
 
@@ -54,10 +54,10 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:")
     connection.execute(f"ATTACH '{path}' AS {schema.CATALOG}")
     connection.execute(schema.ticks_ddl())
-    connection.execute(schema.BARS_DDL)
     batch = pa.Table.from_pylist(tick_rows())
     connection.register("batch", batch)
     connection.execute(f"INSERT INTO {schema.CATALOG}.{schema.TICKS} SELECT * FROM batch")
+    candles.create(connection)  # built from the ticks just stored, as history does for an older file
     connection.unregister("batch")
     connection.execute("CREATE TABLE history.canary AS SELECT 42 AS answer")  # an injection would drop it
     return connection
