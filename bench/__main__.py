@@ -16,6 +16,7 @@ from bench.browser import run_browser
 from bench.data import preload
 from bench.engine import run_engine
 from bench.history import run_history
+from bench.history_query import gateway_beside_history, query_latency
 from bench.ingest import gateway_ingest
 from bench.latency import run_case
 from bench.memory import run_memory
@@ -38,6 +39,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory_ticks": 600_000,
         "scaling": [1, 2],
         "scaling_s": 3,
+        "history_day_ticks": 300_000,
+        "history_queries": 10,
         "engine_rows": (200,),
     },
     "full": {
@@ -52,6 +55,8 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory_ticks": 10_000_000,
         "scaling": [1, 2, 4],
         "scaling_s": 8,
+        "history_day_ticks": 10_000_000,
+        "history_queries": 100,
         "engine_rows": (200, 2000),
     },
 }
@@ -106,7 +111,7 @@ def peer_runs(
 def run(mode: str, out: Path | None = None) -> Path:
     plan = PLANS[mode]
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"]) + 2
+    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"]) + 2 + 3
     steps += (plan["repeats"] if plan["peer"] else 0) + (1 if plan["browser_s"] else 0)
     progress = Progress(steps)
     n = plan["ingest_ticks"]
@@ -137,6 +142,21 @@ def run(mode: str, out: Path | None = None) -> Path:
                 return run_history(kafka, topic, n, logs)
 
             history[name] = progress.step(f"history, {name}", write_history)
+        beside = progress.step(
+            "gateway JSON ingest alone vs beside history",
+            lambda: gateway_beside_history(kafka, json_topic, n, logs, plan["repeats"]),
+        )
+        day = plan["history_day_ticks"]
+        queries = progress.step(
+            f"history: candles over a day of {day:,} stored ticks",
+            lambda: query_latency(
+                kafka,
+                kafka.create_topic(f"bench-empty-{uuid.uuid4().hex[:6]}", 6, 1),
+                day,
+                logs,
+                plan["history_queries"],
+            ),
+        )
         peer = (
             peer_runs(kafka, json_topic, n, plan["repeats"], progress)
             if plan["peer"]
@@ -160,6 +180,10 @@ def run(mode: str, out: Path | None = None) -> Path:
         memory = progress.step(
             f"memory {plan['memory_ticks']:,} ticks", lambda: run_memory(kafka, plan["memory_ticks"], logs)
         )
+        history_memory = progress.step(
+            f"history memory, the same {plan['memory_ticks']:,} ticks",
+            lambda: run_history(kafka, memory["topic"], plan["memory_ticks"], logs),
+        )
         scaling = []
         for fmt in ("json", "arrow"):
             for count in plan["scaling"]:
@@ -175,6 +199,9 @@ def run(mode: str, out: Path | None = None) -> Path:
         "ingest": {k: spread(v) for k, v in runs.items()},
         "peer": peer,
         "history": history,
+        "history_beside": {k: spread(v) for k, v in beside.items()},
+        "history_queries": queries,
+        "history_memory": history_memory,
         "latency": latency,
         "browser": browser,
         "engine": engine,

@@ -35,6 +35,7 @@ def run_memory(kafka: KafkaCluster, ticks: int, log_dir: Path) -> dict[str, Any]
     finally:
         gw.process.stop()
     return {
+        "topic": topic,  # history's memory is measured on the same ticks
         "ticks": ticks,
         "times_s": sampler.times,
         "rss_mb": sampler.rss_mb,

@@ -124,6 +124,29 @@ def history_lines(history: dict[str, dict[str, float]], ingest: dict[str, dict[s
     return lines
 
 
+def history_more_lines(results: dict[str, Any]) -> list[str]:
+    """History beside the gateway, its candles' query latency and its memory on the big stream."""
+    beside, queries, memory = (
+        results.get(k) for k in ("history_beside", "history_queries", "history_memory")
+    )
+    if not (beside and queries and memory):
+        return []
+    alone, shared = beside["alone"]["median"], beside["with history"]["median"]
+    return [
+        "",
+        f"- Gateway JSON ingest alone {alone:,.0f} ticks/s, with history reading the same topic "
+        f"{shared:,.0f} ticks/s ({100 * (shared / alone - 1):+.1f}%; medians of {beside['alone']['runs']}, "
+        "interleaved).",
+        f"- One symbol's 1-minute candles over a day of {queries['ticks']:,} stored ticks, through "
+        f"/history ({queries['queries']} queries): p50 {queries['p50_ms']:.1f} ms, "
+        f"p99 {queries['p99_ms']:.1f} ms; "
+        f"file {queries['db_mb_per_million']:.1f} MB per million ticks.",
+        f"- History on the memory step's {memory['ticks']:,} ticks: {memory['ticks_per_s']:,.0f} ticks/s, "
+        f"peak RSS {memory['peak_rss_mb']:.0f} MB, "
+        f"file {memory['db_mb_per_million']:.1f} MB per million ticks.",
+    ]
+
+
 def write(out: Path, results: dict[str, Any]) -> str:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -137,6 +160,7 @@ def write(out: Path, results: dict[str, Any]) -> str:
     lines += ingest_table(results["ingest"])
     lines += peer_lines(results["peer"], results["ingest"])
     lines += history_lines(results.get("history", {}), results["ingest"])
+    lines += history_more_lines(results)
     lines += [
         "",
         "## End-to-end latency (viewer sees row - event_time)",
