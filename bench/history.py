@@ -27,10 +27,12 @@ from harness.services import History, metric, start_history
 _TIMEOUT_S = 900
 
 
-def run_history(kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path) -> dict[str, Any]:
+def run_history(
+    kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path, **settings: object
+) -> dict[str, Any]:
     """``ticks`` already in ``topic`` through a fresh history process and database file."""
     db = Path(tempfile.mkdtemp(prefix="bench-history-")) / "history.duckdb"
-    history = start_history(kafka.bootstrap, topic, db, log_dir, ready=False)
+    history = start_history(kafka.bootstrap, topic, db, log_dir, ready=False, **settings)
     sampler = Sampler(history.process.pid)
     first: tuple[float, float] | None = None
     stored = 0.0
@@ -66,16 +68,22 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__)
     parser.add_argument("--json", type=int, default=1_000_000, help="JSON ticks (one per message)")
     parser.add_argument("--arrow", type=int, default=3_000_000, help="Arrow ticks (1,000 per message)")
+    parser.add_argument("--set", action="append", default=[], help="a history setting, NAME=VALUE")
+    parser.add_argument("--no-gateway", action="store_true", help="measure history only")
     args = parser.parse_args(argv)
+    settings = dict(pair.split("=", 1) for pair in args.set)
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     results: dict[str, Any] = {}
     with KafkaCluster(nodes=1) as kafka:
         for fmt, ticks in (("json", args.json), ("arrow", args.arrow)):
+            if not ticks:
+                continue
             topic = kafka.create_topic(f"bench-history-{fmt}-{uuid.uuid4().hex[:6]}", 6, 1)
             asyncio.run(preload(kafka.bootstrap, topic, ticks, fmt, batch_size=1000))
-            results[f"history, {fmt}"] = run_history(kafka, topic, ticks, logs)
-            results[f"gateway, {fmt}"] = asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))
-            print(json.dumps({k: results[k] for k in (f"history, {fmt}", f"gateway, {fmt}")}), flush=True)
+            results[f"history, {fmt}"] = run_history(kafka, topic, ticks, logs, **settings)
+            if not args.no_gateway:
+                results[f"gateway, {fmt}"] = asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))
+            print(json.dumps({k: v for k, v in results.items() if fmt in k}), flush=True)
     return 0
 
 

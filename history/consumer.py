@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
+from common import malloc
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
 from history import metrics
@@ -234,6 +235,8 @@ class HistoryConsumer:
                     self.lag[tp.partition] = max(0, end - self.positions[tp.partition])
                     metrics.LAG.labels(str(tp.partition)).set(self.lag[tp.partition])
             metrics.DB_BYTES.set(self.store.size_bytes())
+            # Freed decode buffers below live blocks stay in RSS until trimmed (common/malloc.py).
+            await asyncio.get_running_loop().run_in_executor(self._decoder, malloc.trim)
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None

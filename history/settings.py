@@ -18,9 +18,7 @@ class HistorySettings(KafkaServiceSettings):
         min_length=1,
         description="consumer group whose committed offsets mark what is stored",
     )
-    max_records: int = Field(
-        50_000, ge=1, description="Kafka messages read per poll (one DuckDB transaction)"
-    )
+    max_records: int = Field(50_000, ge=1, description="Kafka messages read per poll")
     batch_rows: int = Field(
         122_880,
         ge=1,
