@@ -1,8 +1,8 @@
 """The ticks topic through history's own consumer group into the store, exactly once.
 
-Order of a poll: read, then ONE DuckDB transaction (ticks, seen ranges, next offsets), and only
-after it committed, the Kafka offset commit. A kill -9 anywhere leaves the file either with the
-whole poll or none of it; Kafka's committed offsets are never ahead of the file.
+Order of a batch of polls: read, then ONE DuckDB transaction (ticks, seen ranges, next offsets),
+and only after it committed, the Kafka offset commit. A kill -9 anywhere leaves the file either
+with the whole batch or none of it; Kafka's committed offsets are never ahead of the file.
 
 Where a partition starts on assignment: the offset stored in the file, or Kafka's committed
 offset when that is lower (someone rewound the group to replay, or the process died between the
@@ -143,8 +143,8 @@ class HistoryConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(500, s.session_timeout_ms // 6),
-            # Read-ahead is memory: 16 MiB per fetch keeps a few polls in hand, which is all the
-            # writer can take at once (the gateway's 64 MiB put history's RSS over 500 MB).
+            # Read-ahead is memory: 16 MiB per fetch keeps a few polls in hand, as many as the
+            # writer can take while it writes one batch.
             max_partition_fetch_bytes=4 * 1_048_576,
             fetch_max_bytes=16 * 1_048_576,
             request_timeout_ms=10_000,
@@ -163,7 +163,7 @@ class HistoryConsumer:
         stored = await loop.run_in_executor(self._writer, self.store.stored_offsets, self.settings.topic)
         self.positions, self.lag = {}, {}
         for tp in sorted(assigned):
-            committed = await self._consumer.committed(tp)
+            committed = await bounded(self._consumer.committed(tp), _CALL_TIMEOUT_S)
             mine = stored.get(tp.partition)
             if mine is None:
                 await self._consumer.seek_to_beginning(tp)
