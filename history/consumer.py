@@ -25,7 +25,7 @@ from common import malloc
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
 from history import metrics
-from history.poll import Polled, Reporter, Stored, decode_poll, merge, store_poll
+from history.poll import Gathered, Reporter, Stored, decode_poll, store_poll
 from history.settings import HistorySettings
 from history.store import HistoryStore
 
@@ -81,7 +81,7 @@ class HistoryConsumer:
         probe = asyncio.create_task(self._probe_loop(stopping))
         loop = asyncio.get_running_loop()
         writing: asyncio.Future[Stored] | None = None  # batch N, while N+1 is read and decoded
-        gathered = _Gathered(self.settings.batch_rows, self.settings.batch_wait_ms / 1000)
+        gathered = Gathered(self.settings.batch_rows, self.settings.batch_wait_ms / 1000)
         try:
             while not stopping.is_set():
                 if self._consumer is None or self.watch.rebuild_due:
@@ -157,7 +157,21 @@ class HistoryConsumer:
         log.info("consuming %r in group %r", s.topic, s.group_id)
 
     async def seek_assigned(self, assigned: set[TopicPartition]) -> None:
-        """On assignment: the file's offsets, or Kafka's committed ones when lower (see module doc)."""
+        """On assignment: the file's offsets, or Kafka's committed ones when lower (see module doc).
+
+        aiokafka calls this from its coordinator task while getmany may already fetch from the
+        group's offsets: paused, nothing is read until every partition is where we want it
+        (reading ahead would be harmless, the store drops repeats, but wasted).
+        """
+        assert self._consumer is not None
+        self._consumer.pause(*assigned)
+        try:
+            await self._seek(assigned)
+        finally:
+            self._consumer.resume(*assigned)
+        log.info("assigned partitions %s; starting at %s", sorted(self.positions), self.positions)
+
+    async def _seek(self, assigned: set[TopicPartition]) -> None:
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         stored = await loop.run_in_executor(self._writer, self.store.stored_offsets, self.settings.topic)
@@ -173,7 +187,6 @@ class HistoryConsumer:
             self._consumer.seek(tp, start)
             self.positions[tp.partition] = start
         self._moved(self.positions)
-        log.info("assigned partitions %s; starting at %s", sorted(self.positions), self.positions)
 
     async def _poll(self) -> list[ConsumerRecord]:
         assert self._consumer is not None
@@ -242,32 +255,6 @@ class HistoryConsumer:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await close_quietly(consumer.stop(), _CALL_TIMEOUT_S, "Kafka consumer")
-
-
-class _Gathered:
-    """Decoded polls waiting for their transaction."""
-
-    def __init__(self, rows: int, wait_s: float) -> None:
-        self.rows, self.wait_s = rows, wait_s
-        self.polls: list[Polled] = []
-        self._count = 0
-        self._since = 0.0
-
-    def add(self, polled: Polled) -> None:
-        if not self.polls:
-            self._since = time.monotonic()
-        self.polls.append(polled)
-        self._count += polled.batch.num_rows
-
-    def due(self, more: bool) -> bool:
-        """Write now: enough ticks, waited long enough, or the last poll found nothing more."""
-        if not self.polls:
-            return False
-        return not more or self._count >= self.rows or time.monotonic() - self._since >= self.wait_s
-
-    def take(self) -> Polled:
-        polls, self.polls, self._count = self.polls, [], 0
-        return merge(polls)
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
