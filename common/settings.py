@@ -46,8 +46,20 @@ def _check_secret(value: str) -> str:
     return value
 
 
+MIN_TOKEN_CHARS: Final = 16
+
+
+def _check_token(value: str) -> str:
+    # Guessable by brute force through the throttle if short; the URL fragment and the page hold it.
+    if value and len(value) < MIN_TOKEN_CHARS:
+        raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters (or empty to disable auth)")
+    return value
+
+
 TopicName = Annotated[str, AfterValidator(_check_topic)]
 Secret = Annotated[str, AfterValidator(_check_secret)]
+# The WebSocket secret of the gateway and history (the same value where the gateway proxies history).
+AuthToken = Annotated[str, AfterValidator(_check_token)]
 
 
 def settings_config(prefix: str) -> SettingsConfigDict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from gateway.serve.limits import ServeMetrics
+
 TICKS = Counter("gateway_ticks", "ticks applied to the tables")
 MESSAGES = Counter("gateway_messages", "Kafka messages consumed", ["content_type"])
 DECODE_ERRORS = Counter("gateway_decode_errors", "messages rejected by the decoders", ["reason"])
@@ -26,16 +28,14 @@ GAPS = Gauge("gateway_sequence_gaps", "seqs missing past the grace period, all p
 OUT_OF_ORDER = Counter(
     "gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer in the same partition"
 )
-WS_CLIENTS = Gauge("gateway_ws_clients", "open WebSocket connections")
-WS_CONNECTIONS = Counter("gateway_ws_connections", "WebSocket connections accepted")
-WS_REFUSED = Counter("gateway_ws_refused", "WebSocket connections or requests refused", ["reason"])
-AUTH_BLOCKS = Counter(
-    "gateway_auth_blocks", "times a client address was blocked (429) after failing POST /auth/ticket"
-)
-WS_FRAMES = Counter("gateway_ws_frames", "WebSocket frames received")
-WS_BYTES_OUT = Counter("gateway_ws_bytes_out", "bytes sent to WebSocket clients")
-WS_CONFLATED = Counter(
-    "gateway_ws_conflated", "update notifications skipped for a backlogged client (a newer one is queued)"
-)
+# The serve wing's metrics, named gateway_ws_* and gateway_auth_blocks as before the wing was shared.
+SERVE = ServeMetrics.named("gateway")
+WS_CLIENTS = SERVE.clients
+WS_CONNECTIONS = SERVE.connections
+WS_REFUSED = SERVE.refused
+AUTH_BLOCKS = SERVE.auth_blocks
+WS_FRAMES = SERVE.frames
+WS_BYTES_OUT = SERVE.bytes_out
+WS_CONFLATED = SERVE.conflated
 SHARED_VIEWS = Gauge("gateway_shared_views", "views Perspective computes on behalf of clients sharing them")
 SHARED_VIEW_USERS = Gauge("gateway_shared_view_users", "client views served by a shared view")

@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from common.settings import KafkaServiceSettings, Secret, TopicName, settings_config
+from common.settings import AuthToken, KafkaServiceSettings, Secret, TopicName, settings_config
 
-MIN_TOKEN_CHARS = 16
 REPOSITORY_CLIENT = Path(__file__).resolve().parent.parent / "client"
 
 
@@ -57,7 +56,7 @@ class GatewaySettings(KafkaServiceSettings):
     allowed_origins: str = Field(
         "*", min_length=1, description="comma-separated Origin allowlist for /websocket ('*' allows any)"
     )
-    token: Secret = Field(
+    token: AuthToken = Field(
         "", description="shared secret (16+ characters); when set, clients must present it (see README)"
     )
     metrics_token: Secret = Field("", description="when set, /metrics requires `Authorization: Bearer` it")
@@ -80,17 +79,14 @@ class GatewaySettings(KafkaServiceSettings):
     share_views: bool = Field(
         True, description="clients asking for the same view share one (computed once per update)"
     )
+    history_url: str = Field(
+        "ws://127.0.0.1:8090/history",
+        pattern=r"^(wss?://\S+)?$",
+        description="the history service's WebSocket, proxied at /history (empty: no /history)",
+    )
     client_dir: str = Field(
         default_factory=lambda: str(REPOSITORY_CLIENT), description="folder of the dashboard page served at /"
     )
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        # Guessable by brute force through the throttle if short; the URL fragment and the page hold it.
-        if value and len(value) < MIN_TOKEN_CHARS:
-            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters (or empty to disable auth)")
-        return value
 
     @field_validator("client_dir")
     @classmethod

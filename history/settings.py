@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from common.settings import KafkaServiceSettings, Secret, settings_config
-
-MIN_TOKEN_CHARS = 16
+from common.settings import AuthToken, KafkaServiceSettings, Secret, settings_config
 
 
 class HistorySettings(KafkaServiceSettings):
@@ -63,7 +61,7 @@ class HistorySettings(KafkaServiceSettings):
     allowed_origins: str = Field(
         "*", min_length=1, description="comma-separated Origin allowlist for /history ('*' allows any)"
     )
-    token: Secret = Field(
+    token: AuthToken = Field(
         "",
         description="shared secret (16+ characters); when set, clients need a ticket (as on the gateway)",
     )
@@ -76,10 +74,3 @@ class HistorySettings(KafkaServiceSettings):
     max_view_rows: int = Field(
         1_000_000, ge=1, description="a view that would hold more rows than this is refused (filter first)"
     )
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        if value and len(value) < MIN_TOKEN_CHARS:
-            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters (or empty to disable auth)")
-        return value

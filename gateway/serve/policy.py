@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.serve.auth import TicketBook
 from gateway.serve.auth_throttle import FailureThrottle
 from gateway.serve.protocol import MAKE_VIEW, VIEW_DELETE, RequestHead, new_view_id
-from gateway.serve.shared_views import Peer, SharedViews
 from gateway.serve.view_owners import ViewOwners
+
+if TYPE_CHECKING:  # shared views are the gateway's own (with its metrics): a second service has none
+    from gateway.serve.shared_views import Peer, SharedViews
 
 Problem = tuple[str, str]  # (reason for the counter and the log, message for the client)
 

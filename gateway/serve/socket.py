@@ -2,6 +2,8 @@
 
 Modelled on perspective.handlers.tornado.PerspectiveTornadoHandler; what a client may do
 is decided by gateway/serve/policy.py, this class only carries frames and bounds memory.
+It knows no service: caps come in as ServeLimits, counters as ServeMetrics, so the gateway
+(/websocket) and history (/history) mount the same class.
 """
 
 from __future__ import annotations
@@ -10,87 +12,49 @@ import asyncio
 from typing import Any
 
 from tornado.ioloop import IOLoop
-from tornado.websocket import (
-    WebSocketClosedError,
-    WebSocketHandler,
-    WebSocketProtocol,
-    WebSocketProtocol13,
-)
+from tornado.websocket import WebSocketClosedError
 
-from gateway import metrics
 from gateway.serve.connections import Connections
+from gateway.serve.limits import ServeLimits, ServeMetrics
 from gateway.serve.outbox import Outbox
-from gateway.serve.policy import RequestPolicy, origin_allowed
+from gateway.serve.policy import RequestPolicy
 from gateway.serve.protocol import error_response, read_head
-from gateway.serve.refusals import refuse
-from gateway.serve.secure_headers import SecureHeaders
-from gateway.settings import GatewaySettings
+from gateway.serve.upgrade import CheckedUpgrade
 
-_MESSAGE_TOO_BIG = 1009
 _POLICY_VIOLATION = 1008
 # Bytes in flight to one client before its frames queue up and update notifications conflate.
 _WATERMARK = 1 << 20
 
 
-class _FrameLimitProtocol(WebSocketProtocol13):
-    """Tornado itself closes a connection whose frame is over the limit: count that like ours."""
-
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if code == _MESSAGE_TOO_BIG and not self.server_terminated:
-            remote = self.handler.request.remote_ip if isinstance(self.handler, WebSocketHandler) else None
-            refuse("oversized_frame", remote, reason or "frame too big")
-        super().close(code, reason)
-
-
-class TableSocket(SecureHeaders, WebSocketHandler):
+class TableSocket(CheckedUpgrade):
     def initialize(
-        self, server: Any, settings: GatewaySettings, connections: Connections, policy: RequestPolicy
+        self,
+        server: Any,
+        limits: ServeLimits,
+        connections: Connections,
+        policy: RequestPolicy,
+        metrics: ServeMetrics,
     ) -> None:
         self.server = server
-        self.settings_ = settings
+        self.limits = limits
         self.connections = connections
         self.policy = policy
+        self.metrics = metrics
         self.loop = IOLoop.current()
-        self.outbox = Outbox(self._send, _WATERMARK, settings.max_pending_bytes, metrics.WS_CONFLATED.inc)
+        self.outbox = Outbox(self._send, _WATERMARK, limits.max_pending_bytes, metrics.conflated.inc)
         self.session: Any = None
-
-    def check_origin(self, origin: str) -> bool:
-        if origin_allowed(origin, self.settings_.allowed_origins):
-            return True
-        self._refuse("bad_origin", f"origin {origin!r} not in GATEWAY_ALLOWED_ORIGINS")
-        return False
-
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        # Tornado runs from here to open() without yielding, so the cap cannot be overshot.
-        refusal = self.policy.upgrade_refusal(
-            len(self.connections),
-            self.request.query_arguments,
-            lambda: self.get_query_argument("ticket", None),
-        )
-        if refusal is not None:
-            self._refuse(refusal.reason, refusal.detail)
-            self.set_status(refusal.status)
-            self.finish("too many connections" if refusal.status == 503 else refusal.reason)
-            return
-        await super().get(*args, **kwargs)
-
-    def get_websocket_protocol(self) -> WebSocketProtocol | None:
-        protocol = super().get_websocket_protocol()
-        if isinstance(protocol, WebSocketProtocol13):
-            protocol.__class__ = _FrameLimitProtocol
-        return protocol
 
     def open(self, *args: str, **kwargs: str) -> None:
         # Updates are small frames that should leave now: with Nagle on, a frame written while
         # the previous one is unacknowledged waits for the client's delayed ACK (~40 ms on Linux).
         self.set_nodelay(True)
         self.connections.open.add(self)
-        metrics.WS_CONNECTIONS.inc()
-        metrics.WS_CLIENTS.set(len(self.connections))
+        self.metrics.connections.inc()
+        self.metrics.clients.set(len(self.connections))
         self.session = self.server.new_session(self._from_server)
 
     def on_message(self, message: str | bytes) -> None:
-        metrics.WS_FRAMES.inc()
+        self.metrics.frames.inc()
         if not isinstance(message, bytes):
             self._refuse("text_frame", "text frame on a binary protocol")
             return
@@ -122,7 +86,7 @@ class TableSocket(SecureHeaders, WebSocketHandler):
 
     def on_close(self) -> None:
         self.connections.open.discard(self)
-        metrics.WS_CLIENTS.set(len(self.connections))
+        self.metrics.clients.set(len(self.connections))
         self._end_session()
 
     def _end_session(self) -> None:
@@ -151,13 +115,10 @@ class TableSocket(SecureHeaders, WebSocketHandler):
         self._end_session()  # stop computing updates nobody will read
 
     def _send(self, message: bytes) -> asyncio.Future[None]:
-        metrics.WS_BYTES_OUT.inc(len(message))
+        self.metrics.bytes_out.inc(len(message))
         try:
             return self.write_message(message, binary=True)
         except WebSocketClosedError as error:  # the outbox sees a failed write and stops writing
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(error)
             return failed
-
-    def _refuse(self, reason: str, detail: str) -> None:
-        refuse(reason, self.request.remote_ip, detail)

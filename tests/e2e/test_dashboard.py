@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +15,9 @@ from common.security import SECURITY_HEADERS
 from gateway.serve.routes import VENDOR_DIR
 from harness.browser import open_dashboard
 from harness.ports import free_port
-from harness.process import ManagedProcess, http_ok, wait_for
 from harness.services import ROOT, Gateway
 from tests.support.dashboard import SYMBOLS, assert_live
+from tests.support.nginx_client import nginx_client
 from tests.support.psp import eventually
 
 pytestmark = pytest.mark.e2e
@@ -121,41 +119,10 @@ def nginx(gateway: Gateway, tmp_path: Path) -> Iterator[str]:
     (html / "vendor").mkdir()
     for name in ("perspective-anywidget.js", "perspective-anywidget.css"):
         shutil.copy(VENDOR_DIR / name, html / "vendor" / name)
-    port = free_port()
-    env = {
-        **os.environ,
-        "CLIENT_PORT": str(port),
-        "CLIENT_GATEWAY_URL": gateway.url,
-        "CLIENT_ROOT": str(html),
-        "CLIENT_GATEWAY_PORT": str(free_port()),
-        "NGINX_LOCAL_RESOLVERS": "127.0.0.1",  # unused: the gateway's address here is an IP
-    }
-    template = (ROOT / "client/nginx/default.conf.template").read_text()
-    rendered = subprocess.run(
-        ["envsubst", " ".join(f"${{{name}}}" for name in env if name.startswith(("CLIENT_", "NGINX_")))],
-        input=template,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout
-    (tmp_path / "default.conf").write_text(rendered)
-    (tmp_path / "nginx.conf").write_text(
-        f"daemon off; master_process off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
-        f"events {{}}\nhttp {{ include /etc/nginx/mime.types; access_log off;\n"
-        f"  client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;\n"
-        f"  fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi;\n"
-        f"  scgi_temp_path {tmp_path}/scgi;\n"
-        f"  include {tmp_path}/default.conf; }}\n"
-    )
-    # One process (master_process off): workers would drop to a user that cannot read pytest's 0700 tmp.
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = ManagedProcess(
-        [nginx_bin, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], tmp_path / "nginx.out"
-    ).start()
-    assert wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/"), 10), process.tail()
-    yield f"http://127.0.0.1:{port}/"
-    process.stop()
+    # Nothing listens at the history address: the live page must not need it.
+    down = f"http://127.0.0.1:{free_port()}"
+    with nginx_client(html, tmp_path, gateway.url, down) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 async def test_the_static_nginx_client_works_the_same(browser: Browser, nginx: str) -> None:

@@ -66,19 +66,52 @@ BAD: dict[str, str] = {
     "GATEWAY_SHARE_VIEWS": "sometimes",
     "GATEWAY_CLIENT_DIR": "/no/such/folder",
     "GATEWAY_LOG_LEVEL": "LOUD",
+    "GATEWAY_HISTORY_URL": "http://history:8090",  # a WebSocket URL, ws:// or wss://
+    "HISTORY_BOOTSTRAP_SERVERS": "kafka",
+    "HISTORY_TOPIC": "bad topic",
+    "HISTORY_GROUP_ID": "",
+    "HISTORY_MAX_RECORDS": "0",
+    "HISTORY_BATCH_ROWS": "0",
+    "HISTORY_BATCH_WAIT_MS": "-1",
+    "HISTORY_POLL_TIMEOUT_MS": "20000",
+    "HISTORY_SESSION_TIMEOUT_MS": "100",
+    "HISTORY_RECONNECT_AFTER_S": "0",
+    "HISTORY_DB_PATH": "",
+    "HISTORY_RETENTION_HOURS": "0",
+    "HISTORY_PRUNE_INTERVAL_S": "-5",
+    "HISTORY_MEMORY_LIMIT_MB": "1",
+    "HISTORY_THREADS": "0",
+    "HISTORY_HOST": "",
+    "HISTORY_PORT": "70000",
+    "HISTORY_ALLOWED_ORIGINS": "",
+    "HISTORY_TOKEN": "fifteen-chars-x",
+    "HISTORY_METRICS_TOKEN": "short",
+    "HISTORY_MAX_FRAME_BYTES": "10",
+    "HISTORY_MAX_CONNECTIONS": "0",
+    "HISTORY_MAX_PENDING_BYTES": "1",
+    "HISTORY_MAX_VIEW_ROWS": "0",
+    "HISTORY_LOG_LEVEL": "LOUD",
 }
 
 
 def _settings(prefix: str) -> list[str]:
+    from pydantic_settings import BaseSettings
+
     from gateway.settings import GatewaySettings
+    from history.settings import HistorySettings
     from producer.settings import ProducerSettings
 
-    cls = ProducerSettings if prefix == "PRODUCER_" else GatewaySettings
+    classes: dict[str, type[BaseSettings]] = {
+        "PRODUCER_": ProducerSettings,
+        "GATEWAY_": GatewaySettings,
+        "HISTORY_": HistorySettings,
+    }
+    cls = classes[prefix]
     return [prefix + name.upper() for name in cls.model_fields]
 
 
 def test_every_setting_has_a_bad_value() -> None:
-    assert set(_settings("PRODUCER_") + _settings("GATEWAY_")) == set(BAD)
+    assert set(_settings("PRODUCER_") + _settings("GATEWAY_") + _settings("HISTORY_")) == set(BAD)
 
 
 def _run(variable: str, value: str) -> subprocess.CompletedProcess[str]:
@@ -104,14 +137,19 @@ def test_bad_value_exits_2_naming_the_setting(variable: str) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("variable", ["GATEWAY_TOKEN", "GATEWAY_METRICS_TOKEN"])
+@pytest.mark.parametrize(
+    "variable", ["GATEWAY_TOKEN", "GATEWAY_METRICS_TOKEN", "HISTORY_TOKEN", "HISTORY_METRICS_TOKEN"]
+)
 def test_a_refused_secret_is_not_printed(variable: str) -> None:
-    result = _run(variable, "fifteen-chars-x" if variable == "GATEWAY_TOKEN" else "short")
+    result = _run(
+        variable, "fifteen-chars-x" if variable.endswith("_TOKEN") and "METRICS" not in variable else "short"
+    )
     assert result.returncode == 2
     assert "fifteen-chars-x" not in result.stderr and "short'" not in result.stderr
 
 
 def test_a_gateway_token_of_16_characters_is_long_enough() -> None:
-    from gateway.settings import MIN_TOKEN_CHARS, GatewaySettings
+    from common.settings import MIN_TOKEN_CHARS
+    from gateway.settings import GatewaySettings
 
     assert GatewaySettings(token="x" * MIN_TOKEN_CHARS).token == "x" * 16
