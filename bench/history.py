@@ -1,7 +1,7 @@
 """History's write throughput, file size and RSS: a preloaded topic into `python -m history`.
 
-The clock starts at the first stored tick (process start and the group join are not writing)
-and stops when history's stored offsets reach the topic's end; RSS is sampled all along.
+The clock starts when history has its partitions (process start and the group join are not
+writing) and stops when it has stored every tick; RSS is sampled all along.
 ``python -m bench.history [--json N] [--arrow N]`` measures on its own broker, next to the
 gateway's ingest of the same topics (the goal: history keeps up with the gateway).
 """
@@ -14,6 +14,8 @@ import json
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,27 +36,38 @@ def run_history(
     db = Path(tempfile.mkdtemp(prefix="bench-history-")) / "history.duckdb"
     history = start_history(kafka.bootstrap, topic, db, log_dir, ready=False, **settings)
     sampler = Sampler(history.process.pid)
-    first: tuple[float, float] | None = None
+    started: tuple[float, float] | None = None  # (when the partitions were assigned, ticks stored then)
     stored = 0.0
     try:
         deadline = time.monotonic() + _TIMEOUT_S
         while stored < ticks and time.monotonic() < deadline:
             sampler.sample()
+            if started is None and _assigned(history):
+                started = (time.monotonic(), _stored(history))
             stored = _stored(history)
-            if first is None and stored > 0:
-                first = (time.monotonic(), stored)
             time.sleep(0.05)
         finished = time.monotonic()
     finally:
         history.process.stop()
-    assert first is not None and stored >= ticks, f"history stored {stored} of {ticks}"
+    assert started is not None and stored >= ticks, f"history stored {stored} of {ticks}"
     size = db.stat().st_size + (Path(f"{db}.wal").stat().st_size if Path(f"{db}.wal").exists() else 0)
     return {
         "ticks": ticks,
-        "ticks_per_s": (ticks - first[1]) / max(finished - first[0], 1e-6),
+        "ticks_per_s": (ticks - started[1]) / max(finished - started[0], 1e-6),
         "peak_rss_mb": max(sampler.rss_mb),
         "db_mb_per_million": size / 1e6 / (ticks / 1e6),
     }
+
+
+def _assigned(history: History) -> bool:
+    try:
+        with urllib.request.urlopen(f"{history.url}/readyz", timeout=2) as response:
+            body = response.read()
+    except urllib.error.HTTPError as not_ready:  # 503 until ready: the body says which check fails
+        body = not_ready.read()
+    except OSError:  # not listening yet
+        return False
+    return bool(json.loads(body).get("assigned"))
 
 
 def _stored(history: History) -> float:
