@@ -109,7 +109,7 @@ def history_lines(history: dict[str, dict[str, float]], ingest: dict[str, dict[s
         return []
     lines = [
         "",
-        "## History (the same topics into DuckDB, one transaction per poll)",
+        "## History (the same topics into DuckDB, polls batched into row-group-sized transactions)",
         "",
         "| topic | ticks/s | x gateway (same topic) | MB per million ticks | peak RSS MB |",
         "|---|---|---|---|---|",

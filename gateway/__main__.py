@@ -7,9 +7,9 @@ import sys
 
 import pyarrow
 
+from common import malloc
 from common.runtime import configure_logging
 from common.settings import load_or_exit
-from gateway import malloc
 from gateway.app import run
 from gateway.settings import GatewaySettings
 

@@ -7,6 +7,7 @@ import sys
 
 import pyarrow
 
+from common import malloc
 from common.runtime import configure_logging
 from common.settings import load_or_exit
 from history.app import run
@@ -14,6 +15,7 @@ from history.settings import HistorySettings
 
 
 def main() -> int:
+    malloc.tune()  # 2 arenas, big buffers as mmaps: the decoder, writer and DuckDB threads share them
     settings = load_or_exit(HistorySettings, sys.argv[1:], "history")
     configure_logging(settings.log_level)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())  # as the gateway: freed buffers go back

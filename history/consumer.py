@@ -1,8 +1,8 @@
 """The ticks topic through history's own consumer group into the store, exactly once.
 
-Order of a poll: read, then ONE DuckDB transaction (ticks, seen ranges, next offsets), and only
-after it committed, the Kafka offset commit. A kill -9 anywhere leaves the file either with the
-whole poll or none of it; Kafka's committed offsets are never ahead of the file.
+Order of a batch of polls: read, then ONE DuckDB transaction (ticks, seen ranges, next offsets),
+and only after it committed, the Kafka offset commit. A kill -9 anywhere leaves the file either
+with the whole batch or none of it; Kafka's committed offsets are never ahead of the file.
 
 Where a partition starts on assignment: the offset stored in the file, or Kafka's committed
 offset when that is lower (someone rewound the group to replay, or the process died between the
@@ -21,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
+from common import malloc
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
 from history import metrics
-from history.poll import Polled, Reporter, Stored, decode_poll, merge, store_poll
+from history.poll import Gathered, Reporter, Stored, decode_poll, store_poll
 from history.settings import HistorySettings
 from history.store import HistoryStore
 
@@ -80,7 +81,7 @@ class HistoryConsumer:
         probe = asyncio.create_task(self._probe_loop(stopping))
         loop = asyncio.get_running_loop()
         writing: asyncio.Future[Stored] | None = None  # batch N, while N+1 is read and decoded
-        gathered = _Gathered(self.settings.batch_rows, self.settings.batch_wait_ms / 1000)
+        gathered = Gathered(self.settings.batch_rows, self.settings.batch_wait_ms / 1000)
         try:
             while not stopping.is_set():
                 if self._consumer is None or self.watch.rebuild_due:
@@ -142,8 +143,8 @@ class HistoryConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(500, s.session_timeout_ms // 6),
-            # Read-ahead is memory: 16 MiB per fetch keeps a few polls in hand, which is all the
-            # writer can take at once (the gateway's 64 MiB put history's RSS over 500 MB).
+            # Read-ahead is memory: 16 MiB per fetch keeps a few polls in hand, as many as the
+            # writer can take while it writes one batch.
             max_partition_fetch_bytes=4 * 1_048_576,
             fetch_max_bytes=16 * 1_048_576,
             request_timeout_ms=10_000,
@@ -156,13 +157,27 @@ class HistoryConsumer:
         log.info("consuming %r in group %r", s.topic, s.group_id)
 
     async def seek_assigned(self, assigned: set[TopicPartition]) -> None:
-        """On assignment: the file's offsets, or Kafka's committed ones when lower (see module doc)."""
+        """On assignment: the file's offsets, or Kafka's committed ones when lower (see module doc).
+
+        aiokafka calls this from its coordinator task while getmany may already fetch from the
+        group's offsets: paused, nothing is read until every partition is where we want it
+        (reading ahead would be harmless, the store drops repeats, but wasted).
+        """
+        assert self._consumer is not None
+        self._consumer.pause(*assigned)
+        try:
+            await self._seek(assigned)
+        finally:
+            self._consumer.resume(*assigned)
+        log.info("assigned partitions %s; starting at %s", sorted(self.positions), self.positions)
+
+    async def _seek(self, assigned: set[TopicPartition]) -> None:
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         stored = await loop.run_in_executor(self._writer, self.store.stored_offsets, self.settings.topic)
         self.positions, self.lag = {}, {}
         for tp in sorted(assigned):
-            committed = await self._consumer.committed(tp)
+            committed = await bounded(self._consumer.committed(tp), _CALL_TIMEOUT_S)
             mine = stored.get(tp.partition)
             if mine is None:
                 await self._consumer.seek_to_beginning(tp)
@@ -172,7 +187,6 @@ class HistoryConsumer:
             self._consumer.seek(tp, start)
             self.positions[tp.partition] = start
         self._moved(self.positions)
-        log.info("assigned partitions %s; starting at %s", sorted(self.positions), self.positions)
 
     async def _poll(self) -> list[ConsumerRecord]:
         assert self._consumer is not None
@@ -234,37 +248,13 @@ class HistoryConsumer:
                     self.lag[tp.partition] = max(0, end - self.positions[tp.partition])
                     metrics.LAG.labels(str(tp.partition)).set(self.lag[tp.partition])
             metrics.DB_BYTES.set(self.store.size_bytes())
+            # Freed decode buffers below live blocks stay in RSS until trimmed (common/malloc.py).
+            await asyncio.get_running_loop().run_in_executor(self._decoder, malloc.trim)
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await close_quietly(consumer.stop(), _CALL_TIMEOUT_S, "Kafka consumer")
-
-
-class _Gathered:
-    """Decoded polls waiting for their transaction."""
-
-    def __init__(self, rows: int, wait_s: float) -> None:
-        self.rows, self.wait_s = rows, wait_s
-        self.polls: list[Polled] = []
-        self._count = 0
-        self._since = 0.0
-
-    def add(self, polled: Polled) -> None:
-        if not self.polls:
-            self._since = time.monotonic()
-        self.polls.append(polled)
-        self._count += polled.batch.num_rows
-
-    def due(self, more: bool) -> bool:
-        """Write now: enough ticks, waited long enough, or the last poll found nothing more."""
-        if not self.polls:
-            return False
-        return not more or self._count >= self.rows or time.monotonic() - self._since >= self.wait_s
-
-    def take(self) -> Polled:
-        polls, self.polls, self._count = self.polls, [], 0
-        return merge(polls)
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

@@ -9,6 +9,7 @@ the log throttle are touched from one thread only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,3 +98,29 @@ class Reporter:
                     error,
                     held,
                 )
+
+
+class Gathered:
+    """Decoded polls waiting for their transaction."""
+
+    def __init__(self, rows: int, wait_s: float) -> None:
+        self.rows, self.wait_s = rows, wait_s
+        self.polls: list[Polled] = []
+        self._count = 0
+        self._since = 0.0
+
+    def add(self, polled: Polled) -> None:
+        if not self.polls:
+            self._since = time.monotonic()
+        self.polls.append(polled)
+        self._count += polled.batch.num_rows
+
+    def due(self, more: bool) -> bool:
+        """Write now: enough ticks, waited long enough, or the last poll found nothing more."""
+        if not self.polls:
+            return False
+        return not more or self._count >= self.rows or time.monotonic() - self._since >= self.wait_s
+
+    def take(self) -> Polled:
+        polls, self.polls, self._count = self.polls, [], 0
+        return merge(polls)

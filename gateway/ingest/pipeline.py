@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord
 
+from common import malloc
 from common.codec.routing import Bad, decode_records
 from common.throttle import LogThrottle
-from gateway import malloc, metrics
+from gateway import metrics
 from gateway.ingest import health
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 START_WAIT_S = 10.0  # start() returns once connected, or after this long (then keeps trying)
 REFRESH_S = 2.0  # end offsets, partitions, broker liveness
-TRIM_EVERY_S = 5.0  # hand freed heap back to the system (gateway/malloc.py)
+TRIM_EVERY_S = 5.0  # hand freed heap back to the system (common/malloc.py)
 ERROR_LOG_EVERY_S = 10.0  # at most one line per decode error reason in this long
 _STOP_TIMEOUT_S = 5.0
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -15,9 +16,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from common.aio import bounded, close_quietly
+from harness.cluster import KafkaCluster
 from harness.services import ROOT, History, start_history, summary
 from tests.support.history import end_offsets, file_counts, query, samples, wait_stored_up_to
-from tests.support.kafka_io import partitions_of
+from tests.support.ingest import as_json, tick
+from tests.support.kafka_io import partitions_of, produce
 from tests.support.probe import Watched, start_watched
 
 pytestmark = pytest.mark.integration
@@ -149,3 +152,39 @@ async def _committed(bootstrap: str, topic: str, group: str) -> dict[int, int]:
     finally:
         await close_quietly(consumer.stop(), 10, "test consumer")
     return found
+
+
+async def test_a_broker_outage_is_reported_and_ridden_out_with_nothing_lost_or_doubled(
+    kafka: KafkaCluster, topic: str, tmp_path: Path
+) -> None:
+    now = int(time.time() * 1000)
+    before = [tick("calm", seq, "OUT", 50.0, now + seq) for seq in range(1, 301)]
+    after = [tick("calm", seq, "OUT", 51.0, now + seq) for seq in range(301, 601)]
+    await produce(kafka.bootstrap, topic, [as_json(t) for t in before])
+    history = start_history(
+        kafka.bootstrap, topic, tmp_path / "history.duckdb", tmp_path, reconnect_after_s=5
+    )
+    wait_stored_up_to(history, await end_offsets(kafka.bootstrap, topic))
+    kafka.node(1).stop()
+    try:
+        noticed = history.process.wait_for(lambda: _readyz(history).get("broker") is False, 30, 0.2)
+    finally:
+        kafka.restart(1)
+    await produce(kafka.bootstrap, topic, [as_json(t) for t in after])
+    wait_stored_up_to(history, await end_offsets(kafka.bootstrap, topic), timeout=90)
+    ready_again = history.process.wait_for(lambda: _readyz(history).get("ready") is True, 30, 0.2)
+    assert history.process.stop() == 0, history.process.tail()
+    assert noticed
+    assert ready_again
+    assert file_counts(str(history.db_path)) == (600, 600)
+
+
+def _readyz(history: History) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"{history.url}/readyz", timeout=2) as response:
+            body: dict[str, object] = json.loads(response.read())
+    except urllib.error.HTTPError as refused:  # 503: not ready, the body says why
+        body = json.loads(refused.read())
+    except OSError:
+        body = {}
+    return body

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from common.codec import decode_arrow, encode_arrow
+from history.poll import Polled, merge
 from history.store import HistoryStore
 from tests.support.ticks import numbered
 
@@ -111,3 +112,11 @@ def test_the_candles_view_reads_the_stored_ticks(path: str) -> None:
         ("CCC", 102.0, 106.0, 2),
         ("DDD", 103.0, 107.0, 2),
     ]
+
+
+def test_polls_merged_into_one_transaction_keep_order_bad_records_and_the_furthest_offsets() -> None:
+    first = Polled(3, _batch([1, 2]), [], {0: 5, 1: 2})
+    second = Polled(2, _batch([3]), [], {0: 7, 2: 1})
+    merged = merge([first, second])
+    assert merged.batch.column("seq").to_pylist() == [1, 2, 3]
+    assert (merged.messages, merged.offsets) == (5, {0: 7, 1: 2, 2: 1})

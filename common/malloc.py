@@ -1,4 +1,4 @@
-"""glibc malloc settings for a long-running process that streams large Arrow buffers.
+"""glibc malloc settings for a long-running process that streams large Arrow buffers (gateway, history).
 
 Measured with bench/memory.py (10M Arrow ticks through the gateway, RSS at the end):
 the defaults keep ~160 MB more than these. Set with mallopt(3) at start, so they hold however
