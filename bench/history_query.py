@@ -107,7 +107,7 @@ def query_latency(kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path, qu
 
 
 def gateway_beside_history(
-    kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path, repeats: int
+    kafka: KafkaCluster, topic: str, ticks: int, log_dir: Path, repeats: int, **settings: object
 ) -> dict[str, list[float]]:
     """The gateway's ingest of ``topic`` alone and with history reading it too, interleaved."""
     runs: dict[str, list[float]] = {"alone": [], "with history": []}
@@ -116,7 +116,9 @@ def gateway_beside_history(
         path = Path(tempfile.mkdtemp(prefix="bench-history-ab-")) / "history.duckdb"
         # A new group each time, so every run's history reads the whole topic beside the gateway.
         group = f"bench-ab-{uuid.uuid4().hex[:6]}"
-        history = start_history(kafka.bootstrap, topic, path, log_dir, ready=False, group_id=group)
+        history = start_history(
+            kafka.bootstrap, topic, path, log_dir, ready=False, group_id=group, **settings
+        )
         try:
             runs["with history"].append(
                 asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))["ticks_per_s"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import pyarrow
@@ -18,6 +19,9 @@ def main() -> int:
     malloc.tune()  # 2 arenas, big buffers as mmaps: the decoder, writer and DuckDB threads share them
     settings = load_or_exit(HistorySettings, sys.argv[1:], "history")
     configure_logging(settings.log_level)
+    # Where history shares cores with the gateway (make run, compose on one host), the live path
+    # comes first: history's lag is harmless, it commits only what it stored and catches up.
+    os.nice(settings.nice)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())  # as the gateway: freed buffers go back
     return asyncio.run(run(settings))
 

@@ -53,6 +53,12 @@ class HistorySettings(KafkaServiceSettings):
         "in: 256 peaked at 502 MB RSS, 192 at 460 MB",
     )
     threads: int = Field(2, ge=1, le=64, description="DuckDB worker threads")
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU niceness added at start: history catches up later, the live gateway must not wait",
+    )
     # HTTP / WebSocket
     host: str = Field("0.0.0.0", min_length=1, description="interface to listen on")
     port: int = Field(

@@ -81,6 +81,7 @@ BAD: dict[str, str] = {
     "HISTORY_PRUNE_INTERVAL_S": "-5",
     "HISTORY_MEMORY_LIMIT_MB": "1",
     "HISTORY_THREADS": "0",
+    "HISTORY_NICE": "20",
     "HISTORY_HOST": "",
     "HISTORY_PORT": "70000",
     "HISTORY_ALLOWED_ORIGINS": "",
