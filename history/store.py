@@ -67,7 +67,7 @@ class HistoryStore:
         ).fetchall()
         return {int(partition): int(offset) for partition, offset in rows}
 
-    def append(self, batch: pa.RecordBatch, topic: str, offsets: dict[int, int]) -> Appended:
+    def append(self, batch: pa.RecordBatch | pa.Table, topic: str, offsets: dict[int, int]) -> Appended:
         """Store ``batch``'s new ticks and move ``offsets`` on, in ONE transaction (writer thread)."""
         started = time.perf_counter()
         fresh = self.seen.fresh(batch)
@@ -75,7 +75,9 @@ class HistoryStore:
         cursor.execute("BEGIN TRANSACTION")
         try:
             if fresh.ranges:
-                cursor.register("incoming", batch.filter(pa.array(fresh.keep)))
+                # The common case keeps every row: no copy (the filter was 10% of the writer's time).
+                kept = batch if fresh.duplicates == 0 else batch.filter(pa.array(fresh.keep))
+                cursor.register("incoming", kept)
                 cursor.execute(f"INSERT INTO {_TICKS} BY NAME SELECT * FROM incoming")
                 candles.fold(cursor, "incoming")
                 cursor.register("ranges", ranges_table(fresh.ranges))
