@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 PRODUCERS ?= 1
 KAFKA_PORT ?= 9092
 GATEWAY_PORT ?= 8080
+HISTORY_PORT ?= 8090
 PYTEST_ARGS ?=
 
 .PHONY: help setup run test lint unit integration e2e compose-test bench bench-quick soak kafka-up kafka-down clean
@@ -15,7 +16,7 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-history.lock requirements-dev.lock pyproject.toml
 	@echo "setup: python virtualenv from requirements-dev.lock (the runtime lock plus the dev tools)"
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (found %d.%d)" % sys.version_info[:2])'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +48,9 @@ compose-test: setup ## Only the compose tests: our own dockerd, the compose file
 unit: $(VENV)/.installed ## Only the unit tests (no broker)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
-run: setup ## Kafka on :KAFKA_PORT, PRODUCERS=N producers, the gateway on :GATEWAY_PORT (Ctrl-C stops)
-	$(PY) -m harness.stack --producers $(PRODUCERS) --kafka-port $(KAFKA_PORT) --gateway-port $(GATEWAY_PORT)
+run: setup ## Kafka on :KAFKA_PORT, PRODUCERS=N producers, the gateway on :GATEWAY_PORT, history on :HISTORY_PORT (Ctrl-C stops)
+	$(PY) -m harness.stack --producers $(PRODUCERS) --kafka-port $(KAFKA_PORT) --gateway-port $(GATEWAY_PORT) \
+		--history-port $(HISTORY_PORT)
 
 kafka-up: setup ## Start a persistent local Kafka broker and print its address
 	$(PY) -m harness up --port $(KAFKA_PORT) --dir .run/kafka

@@ -1,4 +1,5 @@
-"""What `make run` waits for before it says "live": the gateway's /readyz and each producer's acked ticks."""
+"""What `make run` waits for before it says "live": the gateway's and history's /readyz, and each
+producer's acked ticks."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _get(url: str) -> tuple[int, str] | None:
 
 
 def readiness(port: int) -> dict[str, Any] | None:
-    """The gateway's /readyz body (``ready``, ``broker``, ``assigned``, ``caught_up``); None if down."""
+    """A service's /readyz body (``ready``, ``broker``, ``assigned``, ...); None if down."""
     answer = _get(f"http://127.0.0.1:{port}/readyz")
     if answer is None:
         return None
@@ -59,15 +60,32 @@ def gateway_waits(port: int, kafka: str) -> list[str]:
     return ["gateway /readyz"]
 
 
+def history_waits(port: int) -> list[str]:
+    """What history still waits for; [] when its /readyz says ready."""
+    ready = readiness(port)
+    if ready is None:
+        return [f"history to answer on :{port}"]
+    if ready.get("ready"):
+        return []
+    failing = [check for check, ok in ready.items() if ok is False and check != "ready"]
+    return [f"history /readyz ({', '.join(failing) or 'not ready'})"]
+
+
 @dataclass
 class Probe:
     gateway_port: int
     kafka: str
     producers: dict[str, int]  # name -> its PRODUCER_METRICS_PORT
+    history_port: int | None = None
+
+    def serving(self) -> list[str]:
+        """Once live: what stopped serving (the gateway, history), as words; [] means all serve."""
+        waits = gateway_waits(self.gateway_port, self.kafka)
+        return waits + (history_waits(self.history_port) if self.history_port else [])
 
     def waiting_for(self) -> list[str]:
         """Every check that is not true yet, as words; [] means live."""
-        waits = gateway_waits(self.gateway_port, self.kafka)
+        waits = self.serving()
         for name, port in self.producers.items():
             if not acked_ticks(port):
                 waits.append(f"{name}: Kafka to acknowledge its first ticks")

@@ -1,9 +1,11 @@
-"""`make run`: local Kafka (reused if already up), N producers and the gateway, until Ctrl-C.
+"""`make run`: local Kafka (reused if already up), N producers, the gateway and history, until Ctrl-C.
 
-It says "live" only once the gateway's /readyz is true and Kafka has acknowledged ticks of
-every producer; until then it says what it waits for. A service that exits is named, with its
-last log lines, and the rest are stopped: exit status 1. Ctrl-C (or SIGTERM) is the clean stop,
-status 0. Kafka runs detached and stays up afterwards (history survives); `make kafka-down` stops it.
+It says "live" only once the gateway's and history's /readyz are true and Kafka has acknowledged
+ticks of every producer; until then it says what it waits for. History keeps its DuckDB file in
+<run-dir>/history/ (kept between runs, like Kafka's data) and the gateway proxies it at /history.
+A service that exits is named, with its last log lines, and the rest are stopped: exit status 1.
+Ctrl-C (or SIGTERM) is the clean stop, status 0. Kafka runs detached and stays up afterwards (its
+data survives); `make kafka-down` stops it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from harness import supervise
 from harness.errors import HarnessError
-from harness.liveness import Probe, gateway_waits
+from harness.liveness import Probe
 from harness.local import broker_pid, quiet_kafka_client_logs, up
 from harness.ports import can_bind, free_ports, port_open
 from harness.supervise import Services
@@ -32,6 +34,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--producers", type=int, default=1)
     parser.add_argument("--kafka-port", type=int, default=9092)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8080")))
+    parser.add_argument("--history-port", type=int, default=int(os.environ.get("HISTORY_PORT", "8090")))
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="logs/ and kafka/ (default .run)")
     parser.add_argument("--live-timeout", type=float, default=90.0, help="seconds to become live, or fail")
     return parser.parse_args(argv)
@@ -39,12 +42,14 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 
 def _preflight(args: argparse.Namespace) -> str | None:
     """Ports checked before anything starts: one line naming the port and how to pick another."""
-    host = os.environ.get("GATEWAY_HOST", "0.0.0.0")
-    if not can_bind(host, args.gateway_port):
-        return (
-            f"port {args.gateway_port} is already in use, so the gateway cannot listen on it: "
-            f"stop what uses it, or pick another port: make run GATEWAY_PORT={args.gateway_port + 10}"
-        )
+    ours = (args.gateway_port, args.history_port)
+    for service, port in zip(("gateway", "history"), ours, strict=True):
+        if not can_bind(os.environ.get(f"{service.upper()}_HOST", "0.0.0.0"), port):
+            other = port + 10 if port + 10 not in ours else port + 20  # 8080 + 10 is history's 8090
+            return (
+                f"port {port} is already in use, so the {service} cannot listen on it: stop what uses "
+                f"it, or pick another port: make run {service.upper()}_PORT={other}"
+            )
     if broker_pid(args.run_dir / "kafka") is None:  # our broker is not up: its two ports must be free
         for port in (args.kafka_port, args.kafka_port + 1):
             if port_open("127.0.0.1", port):
@@ -70,10 +75,23 @@ class StopRequest:
 
 def _start_services(args: argparse.Namespace, bootstrap: str) -> tuple[Services, Probe]:
     logs = args.run_dir / "logs"
-    env = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_PORT", "PRODUCER_METRICS_PORT")}
+    ports = ("GATEWAY_PORT", "HISTORY_PORT", "PRODUCER_METRICS_PORT")
+    env = {k: v for k, v in os.environ.items() if k not in ports}
     services = Services()
-    gateway_env = {**env, "GATEWAY_BOOTSTRAP_SERVERS": bootstrap, "GATEWAY_PORT": str(args.gateway_port)}
+    gateway_env = {
+        **env,
+        "GATEWAY_BOOTSTRAP_SERVERS": bootstrap,
+        "GATEWAY_PORT": str(args.gateway_port),
+        "GATEWAY_HISTORY_URL": f"ws://127.0.0.1:{args.history_port}/history",
+    }
     services.add(supervise.start("gateway", "gateway", logs, gateway_env))
+    history_env = {
+        "HISTORY_DB_PATH": str(args.run_dir / "history" / "history.duckdb"),
+        **env,  # an exported HISTORY_DB_PATH wins
+        "HISTORY_BOOTSTRAP_SERVERS": bootstrap,
+        "HISTORY_PORT": str(args.history_port),
+    }
+    services.add(supervise.start("history", "history", logs, history_env))
     metrics_ports = free_ports(args.producers)
     for i, port in enumerate(metrics_ports):
         producer_env = {
@@ -84,7 +102,7 @@ def _start_services(args: argparse.Namespace, bootstrap: str) -> tuple[Services,
         }
         services.add(supervise.start(f"producer-{i}", "producer", logs, producer_env))
     producers = {f"producer-{i}": port for i, port in enumerate(metrics_ports)}
-    return services, Probe(args.gateway_port, bootstrap, producers)
+    return services, Probe(args.gateway_port, bootstrap, producers, args.history_port)
 
 
 def _supervise(services: Services, probe: Probe, args: argparse.Namespace, stop: StopRequest) -> int:
@@ -99,12 +117,13 @@ def _supervise(services: Services, probe: Probe, args: argparse.Namespace, stop:
             return 1
         if time.monotonic() >= next_probe:
             next_probe = time.monotonic() + (WATCH_EVERY_S if live else PROBE_EVERY_S)
-            waits = gateway_waits(probe.gateway_port, probe.kafka) if live else probe.waiting_for()
+            waits = probe.serving() if live else probe.waiting_for()
             text = "; ".join(waits)
             if not live and not waits:
                 live = True
                 print(
-                    f"\nTickerflow is live: open http://localhost:{args.gateway_port}  "
+                    f"\nTickerflow is live: open http://localhost:{args.gateway_port}  (history on :"
+                    f"{args.history_port}, also at /history)  "
                     f"({args.producers} producer(s); logs in {args.run_dir / 'logs'}; Ctrl-C stops)\n",
                     flush=True,
                 )
@@ -142,7 +161,10 @@ def main(argv: list[str]) -> int:
         return _supervise(services, probe, args, stop)
     finally:
         services.stop_all()
-        print("stopped producers and gateway; Kafka keeps running (make kafka-down stops it)", flush=True)
+        print(
+            "stopped producers, gateway and history; Kafka keeps running (make kafka-down stops it)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from tests.support.compose_file import (
 )
 
 BROKERS = ["kafka", "kafka-2", "kafka-3"]
-CLIENTS = {"producer": "PRODUCER_", "gateway": "GATEWAY_"}
+CLIENTS = {"producer": "PRODUCER_", "gateway": "GATEWAY_", "history": "HISTORY_"}
 
 
 @pytest.fixture(scope="module")

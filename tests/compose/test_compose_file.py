@@ -39,7 +39,7 @@ def test_dockerfile_passes_hadolint(dockerfile: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("service", ["producer", "gateway"])
+@pytest.mark.parametrize("service", ["producer", "gateway", "history"])
 def test_every_environment_variable_is_a_real_setting(service: str) -> None:
     assert unknown_settings(services(), service) == set()
 

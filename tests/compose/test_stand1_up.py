@@ -19,14 +19,14 @@ from tests.support.compose_stand import Stand, http_json
 from tests.support.dashboard import assert_live
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
-SERVICE_IMAGES = ["tickerflow-gateway", "tickerflow-producer", "tickerflow-client"]
+SERVICE_IMAGES = ["tickerflow-gateway", "tickerflow-producer", "tickerflow-client", "tickerflow-history"]
 VENV_LIMIT_MB = 350
 
 
 def test_every_service_is_healthy_within_120s_of_the_images_being_built(single: Stand) -> None:
     assert single.timings[" ".join(UP)] <= HEALTHY_WITHIN
     states = {c["Name"]: (c["State"], c["Health"]) for c in single.containers()}
-    assert len(states) == 6  # kafka, gateway, client, 3 producers
+    assert len(states) == 7  # kafka, gateway, client, history, 3 producers
     assert set(states.values()) == {("running", "healthy")}, states
 
 

@@ -87,4 +87,4 @@ def test_a_second_run_shows_only_its_own_lines_and_a_killed_gateway_is_named(
     second.service("gateway").kill()
     assert second.wait_exit(30) == 1
     assert "error: gateway was killed by SIGKILL" in second.terminal
-    assert "stopping the rest: producer-0" in second.terminal
+    assert "stopping the rest: history, producer-0" in second.terminal

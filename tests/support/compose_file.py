@@ -12,12 +12,17 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
+from history.settings import HistorySettings
 from producer.settings import ProducerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 CLUSTER = ROOT / "docker-compose.cluster.yml"
-SETTINGS: dict[str, type[BaseSettings]] = {"producer": ProducerSettings, "gateway": GatewaySettings}
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "producer": ProducerSettings,
+    "gateway": GatewaySettings,
+    "history": HistorySettings,
+}
 REPLACED = {"command", "entrypoint", "test"}  # compose replaces these sequences instead of appending
 
 

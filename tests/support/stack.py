@@ -20,17 +20,25 @@ class Stack:
     """One `make run` and its terminal (stdout and stderr, in order, in one file)."""
 
     def __init__(
-        self, run_dir: Path, kafka_port: int, gateway_port: int, terminal: Path, live_timeout: float = 90
+        self,
+        run_dir: Path,
+        kafka_port: int,
+        gateway_port: int,
+        terminal: Path,
+        live_timeout: float = 90,
+        history_port: int | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.kafka_port = kafka_port
         self.gateway_port = gateway_port
+        self.history_port = history_port or free_port()
         args = [
             *(sys.executable, "-m", "harness.stack", "--producers", "1"),
             *("--kafka-port", str(kafka_port), "--gateway-port", str(gateway_port)),
+            *("--history-port", str(self.history_port)),
             *("--run-dir", str(run_dir), "--live-timeout", str(live_timeout)),
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "GATEWAY_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCER_", "GATEWAY_", "HISTORY_"))}
         self.process = ManagedProcess(args, terminal, {**env, "PYTHONUNBUFFERED": "1"}, ROOT).start()
 
     @property
