@@ -2,12 +2,14 @@
 import { ready } from "/vendor/perspective-anywidget.js";
 import { Refused, connect, tokenFromFragment } from "./connection.js";
 import { defaults, forgetAll, save, saved, titled, withPriceFormat } from "./layouts.js";
+import { HistoryPanel } from "./history.js";
 import { StatusBar } from "./status.js";
 
-let viewers = [...document.querySelectorAll("perspective-viewer")];
+let viewers = [...document.querySelectorAll("main perspective-viewer")];
 const byName = Object.fromEntries(viewers.map((v) => [v.dataset.name, v]));
 const configs = {};  // the live configuration of each viewer, carried across reconnects
 const status = new StatusBar();
+let historyPanel = null;  // the History panel (history.js), made once the viewer's wasm is ready
 // `connects` counts the connections made, so a reconnect can be seen from outside (tests, devtools).
 const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connects: 0, connection: null, views: [] };
 window.tickerflow = { state, stats: status.stats, viewers: byName, configs };
@@ -64,8 +66,10 @@ function listen(viewer) {
   });
   if (viewer.dataset.name === "quotes") {
     viewer.addEventListener("perspective-click", (event) => {
-      const { row, config } = event.detail ?? {};
-      select(row?.symbol ?? config?.filter?.find(([column]) => column === "symbol")?.[2]);
+      const { row, config, column_names: clicked = [] } = event.detail ?? {};
+      const symbol = row?.symbol ?? config?.filter?.find(([column]) => column === "symbol")?.[2];
+      select(symbol);
+      if (clicked.includes("symbol")) historyPanel?.open(symbol);  // the symbol itself: its history
     });
   }
 }
@@ -162,6 +166,9 @@ async function main() {
   await ready;
   state.wasm = customElements.get("perspective-viewer").__wasm_module__;
   viewers.forEach(listen);
+  historyPanel = new HistoryPanel(state.wasm, askToken);
+  window.tickerflow.history = historyPanel.state;
+  document.getElementById("open-history").onclick = () => historyPanel.open(state.selected);
   document.getElementById("reset").onclick = async () => {
     forgetAll();
     for (const name of Object.keys(configs)) delete configs[name];

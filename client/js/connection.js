@@ -19,10 +19,11 @@ async function ticket(token) {
   return (await response.json()).ticket;
 }
 
-// Resolves with {client, socket} once open; `onClose` fires once when the socket goes away.
-export async function connect(wasm, getToken, onClose) {
+// Resolves with {client, socket} once open; `onClose(event)` fires once when the socket goes away.
+// `path` is the gateway's /websocket (from config.json) or /history; both take the gateway's tickets.
+export async function connect(wasm, getToken, onClose, path = null, name = "the gateway") {
   const config = await gatewayConfig();
-  let url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${config.websocket}`;
+  let url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path ?? config.websocket}`;
   if (config.auth) {
     const token = await getToken();
     if (!token) throw new Refused("this gateway requires a token");
@@ -33,16 +34,17 @@ export async function connect(wasm, getToken, onClose) {
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
     socket.onerror = () => reject(new Error("WebSocket could not connect"));
+    socket.onclose = (event) => reject(new Error(event.reason || `WebSocket closed (${event.code})`));
   });
   const client = new wasm.Client(
     async (buffer) => { if (socket.readyState === WebSocket.OPEN) socket.send(buffer.slice().buffer); },
     async () => socket.close(),
   );
   socket.onmessage = (event) => client.handle_response(event.data);
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     // Reject whatever the viewers are still waiting for, or they wait on a dead socket forever.
-    try { client.handle_error?.("connection to the gateway lost", null); } catch { /* already failed */ }
-    onClose();
+    try { client.handle_error?.(`connection to ${name} lost`, null); } catch { /* already failed */ }
+    onClose(event);
   };
   socket.onerror = () => {};
   return { client, socket };
