@@ -32,14 +32,23 @@ _CHUNK = 122_880  # DuckDB's row group: a transaction of this size goes straight
 _DAY_MS = 23 * 3_600_000
 
 
+def _prices(index: np.ndarray, total: int) -> np.ndarray:
+    day = index / total  # 0 at the day's first tick, 1 at its last
+    phase = (index % SYMBOLS) / SYMBOLS
+    return np.asarray(
+        100 + 6 * np.sin(2 * np.pi * (2 * day + phase)) + 2 * np.sin(2 * np.pi * (23 * day + 3 * phase)),
+        dtype=np.float64,
+    )
+
+
 def _chunk(first: int, rows: int, total: int, now_ms: int) -> pa.RecordBatch:
     index = np.arange(first, first + rows, dtype=np.int64)
     symbols = pa.array([f"S{i:02d}" for i in range(SYMBOLS)])
     rng = np.random.default_rng(first)
     columns: dict[str, Any] = {}
     for name, kind in FIELDS.items():
-        if kind is Kind.FLOAT:
-            columns[name] = pa.array(100 + rng.random(rows))
+        if kind is Kind.FLOAT:  # a day's swings per symbol plus noise: candles that look like a market
+            columns[name] = pa.array(_prices(index, total) + rng.random(rows) * 0.4)
         elif kind is Kind.INTEGER:
             columns[name] = pa.array(index)  # seq and volume rise: one producer, no holes
         elif kind is Kind.EPOCH_MS:
