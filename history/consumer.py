@@ -149,6 +149,11 @@ class HistoryConsumer:
             fetch_max_bytes=16 * 1_048_576,
             request_timeout_ms=10_000,
             retry_backoff_ms=200,
+            # History may start before the first producer creates the topic (compose starts it
+            # beside the producers; `make run` beside the gateway): subscribed to a missing topic,
+            # aiokafka finds it only at the next metadata refresh, by default 5 minutes later
+            # (CI: compose's history stayed unhealthy, `make run` never went live).
+            metadata_max_age_ms=3000,
         )
         self._consumer = consumer
         await bounded(consumer.start(), _CALL_TIMEOUT_S)

@@ -172,6 +172,14 @@ def groups_rows(config: bytes) -> bool:
         return True
 
 
+def has_field(data: bytes, head: RequestHead, number: int) -> bool:
+    """True when the request kind's own message carries field ``number`` (False if unreadable)."""
+    try:
+        return any(key >> 3 == number for key, _, _ in _fields(data, head.body))
+    except _Malformed:
+        return False
+
+
 def request_id(data: bytes, head: RequestHead) -> int | None:
     """The ``uint32 id = 1`` of a remove-subscription request (0 if unset), None if unreadable."""
     found = 0

@@ -23,6 +23,7 @@ import perspective
 
 from gateway.serve.limits import ServeMetrics
 from gateway.serve.protocol import error_response, read_head
+from history.serve import gate
 from history.serve.handler import HistoryHandler, hosted_schemas
 from history.serve.validate import Refused, Schema
 
@@ -72,8 +73,15 @@ class HistorySession:
                 self._queued -= 1
 
     def _reply(self, message: bytes) -> bytes:
+        admitted = gate.admit(message, self.handler.views)
+        if isinstance(admitted, Refused):  # the virtual server would panic (and take the process down)
+            return self._refusal(message, admitted)
         self.handler.problem = None
-        reply = bytes(self._server.handle_request(message))
+        try:
+            reply = bytes(self._server.handle_request(admitted))
+        except ValueError as undecodable:  # a kind's message the server cannot decode (found by fuzzing)
+            detail = str(undecodable).splitlines()[0][:200]
+            return self._refusal(message, Refused("malformed_request", detail))
         problem = self.handler.problem
         if problem is None:
             return reply
