@@ -70,7 +70,7 @@ class BarBook:
         self.bars: OrderedDict[str, Bar] = OrderedDict()
         self.volume_seen: dict[str, int] = {}  # highest cumulative volume per symbol so far
 
-    def add(self, batch: pa.RecordBatch) -> tuple[list[Bar], list[str]]:
+    def add(self, batch: pa.RecordBatch | pa.Table) -> tuple[list[Bar], list[str]]:
         """Fold ``batch`` in; return the bars that changed and the keys evicted."""
         ms = batch.column("event_time").cast(pa.int64())
         table = pa.table(

@@ -44,6 +44,14 @@ class Inbox(Generic[T]):
         """Returns once fewer than ``limit`` records and ``max_bytes`` wait."""
         await self._room.wait()
 
+    async def wait(self, timeout: float) -> bool:
+        """True once something waits to be taken; False if nothing came within ``timeout`` s."""
+        try:
+            await asyncio.wait_for(self._filled.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def take(self) -> list[T]:
         """What is waiting, up to ``limit`` records or ``max_bytes`` (at least one record); waits for one."""
         await self._filled.wait()

@@ -55,6 +55,11 @@ async def test_tables_hold_exactly_the_produced_ticks(
         await eventually(all_in)
         quotes = {q["symbol"]: q for q in await rows(client, "quotes")}
         stored = await rows(client, "ticks")
+
+        async def all_in_bars() -> bool:  # written at their own cadence (GATEWAY_BARS_INTERVAL_MS)
+            return sum(b["ticks"] for b in await rows(client, "bars")) == 400
+
+        await eventually(all_in_bars)
         bars = {b["key"]: b for b in await rows(client, "bars")}
 
         async def counted() -> bool:

@@ -89,6 +89,8 @@ async def test_bars_hold_hand_checked_ohlc_and_volume(kafka_bootstrap: str, topi
         await eventually(lambda: pipeline.stats.ticks_total == 3)
         await produce(kafka_bootstrap, topic, [as_json(t) for t in (hand[4], hand[2])])
         await eventually(lambda: pipeline.stats.ticks_total == 5)
+        # `bars` are written at their own cadence (GATEWAY_BARS_INTERVAL_MS), not with each batch.
+        await eventually(lambda: by(pipeline, "bars", "key").get(f"HND|{second}", {}).get("ticks") == 4)
         bar = by(pipeline, "bars", "key")[f"HND|{second}"]
     assert (bar["open"], bar["high"], bar["low"], bar["close"]) == (10.0, 12.0, 9.0, 11.0)
     assert (bar["volume"], bar["ticks"], bar["symbol"]) == (1_000, 4, "HND")  # 2,000 - 1,000
@@ -104,6 +106,7 @@ async def test_a_seq_gap_and_a_duplicate_count_once_and_add_no_volume(
         await eventually(lambda: by(pipeline, "producers", "producer_id").get("gappy", {}).get("gaps") == 1)
         producer = by(pipeline, "producers", "producer_id")["gappy"]
         quote = by(pipeline, "quotes", "symbol")["GAP"]
+        await eventually(lambda: sum(r["ticks"] for r in rows(pipeline, "bars")) == 9)
         (bar,) = rows(pipeline, "bars")
         applied = sorted(r["seq"] for r in rows(pipeline, "ticks"))
         duplicates_metric = metric("gateway_duplicate_ticks_total")
@@ -178,6 +181,7 @@ async def test_ticks_per_update_bounds_the_ring_write_but_every_tick_is_counted(
         await eventually(lambda: pipeline.stats.ticks_total == 3000)
         ringed = sorted(r["seq"] for r in rows(pipeline, "ticks"))
         quotes = by(pipeline, "quotes", "symbol")
+        await eventually(lambda: sum(r["ticks"] for r in rows(pipeline, "bars")) == 3000)
         bar_ticks = sum(r["ticks"] for r in rows(pipeline, "bars"))
         await eventually(
             lambda: by(pipeline, "producers", "producer_id").get("burst", {}).get("ticks") == 3000

@@ -20,6 +20,7 @@ from common.codec import (
     encode_json,
 )
 from common.schema import Tick
+from gateway.ingest import writer as writer_module
 from gateway.ingest.bars import BarBook
 from gateway.ingest.tables import create_tables
 from gateway.ingest.writer import TableWriter
@@ -117,6 +118,30 @@ def test_a_batch_over_ticks_per_update_rings_its_newest_rows_and_quotes_and_bars
         "B": (5, 9.0),
     }
     assert (bar_a["ticks"], bar_a["open"], bar_a["low"], bar_a["close"]) == (5, 2.0, 2.0, 10.0)
+
+
+def test_bars_wait_for_their_cadence_then_fold_every_held_tick() -> None:
+    tables = create_tables(perspective.Server().new_local_client())
+    paced = TableWriter(tables, ticks_limit=100, bars_limit=10, bars_every_s=3600)
+    paced.apply(_batch([_tick(1, price=100.0, at=SECOND + 100), _tick(2, price=105.0, at=SECOND + 500)]))
+    paced.apply(_batch([_tick(3, price=95.0, at=SECOND + 700), _tick(4, price=98.0, at=SECOND + 900)]))
+    held = _rows(tables.bars)
+    paced.flush_bars()  # not due yet
+    assert held == _rows(tables.bars) == []
+    assert len(_rows(tables.quotes)) == 1  # quotes and ticks never wait
+    paced.flush_bars(force=True)
+    (bar,) = _rows(tables.bars)
+    assert (bar["open"], bar["high"], bar["low"], bar["close"], bar["ticks"]) == (100.0, 105.0, 95.0, 98.0, 4)
+
+
+def test_held_bar_ticks_fold_at_once_past_their_memory_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "BARS_HELD_MAX", 3)
+    tables = create_tables(perspective.Server().new_local_client())
+    paced = TableWriter(tables, ticks_limit=100, bars_limit=10, bars_every_s=3600)
+    paced.apply(_batch([_tick(1), _tick(2)]))
+    assert _rows(tables.bars) == []
+    paced.apply(_batch([_tick(3)]))
+    assert [row["ticks"] for row in _rows(tables.bars)] == [3]
 
 
 def test_quotes_hold_the_last_tick_per_symbol_and_count_every_tick(writer: TableWriter) -> None:
