@@ -1,5 +1,6 @@
 """Creating a Kafka topic unless it exists: the producer's ticks, the gateway's dead letters,
-the harness's test topics, all through this one function."""
+the harness's test topics, all through this one function; and how soon a subscriber sees a
+topic created after it subscribed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from common.aio import bounded, close_quietly
 
 _CLOSE_TIMEOUT_S = 1.0
+
+# metadata_max_age_ms of a group consumer that may subscribe before its topic exists (or before
+# every broker's metadata has it): aiokafka sees such a topic only at its next refresh, 5 minutes
+# by default. Found in CI: history, started beside the first producer, stayed unhealthy in compose
+# and `make run` never went live; in the 3-broker compose the producers' group assigned none of a
+# just-created `ticks.shards` ("publishing 0 of 24 shards") and no producer published.
+NEW_TOPIC_REFRESH_MS = 3000
 
 
 class TopicError(KafkaError):  # type: ignore[misc]  # aiokafka is untyped

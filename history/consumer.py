@@ -24,6 +24,7 @@ from aiokafka.errors import ConsumerStoppedError, KafkaError
 from common import malloc
 from common.aio import bounded, close_quietly
 from common.broker_watch import BrokerWatch
+from common.topics import NEW_TOPIC_REFRESH_MS
 from history import metrics
 from history.poll import Gathered, Reporter, Stored, decode_poll, store_poll
 from history.settings import HistorySettings
@@ -149,11 +150,8 @@ class HistoryConsumer:
             fetch_max_bytes=16 * 1_048_576,
             request_timeout_ms=10_000,
             retry_backoff_ms=200,
-            # History may start before the first producer creates the topic (compose starts it
-            # beside the producers; `make run` beside the gateway): subscribed to a missing topic,
-            # aiokafka finds it only at the next metadata refresh, by default 5 minutes later
-            # (CI: compose's history stayed unhealthy, `make run` never went live).
-            metadata_max_age_ms=3000,
+            # History may start before the first producer creates the topic (common/topics.py).
+            metadata_max_age_ms=NEW_TOPIC_REFRESH_MS,
         )
         self._consumer = consumer
         await bounded(consumer.start(), _CALL_TIMEOUT_S)

@@ -23,6 +23,7 @@ from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitio
 from aiokafka.errors import KafkaError
 
 from common.aio import bounded, close_quietly
+from common.topics import NEW_TOPIC_REFRESH_MS
 from producer.kafka import ensure_topic
 from producer.settings import ProducerSettings
 
@@ -62,10 +63,8 @@ class GroupMember:
             heartbeat_interval_ms=min(HEARTBEAT_MS, settings.session_timeout_ms // 3),
             rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
             partition_assignment_strategy=(StickyPartitionAssignor,),
-            # A just-created shards topic may not be in every broker's metadata yet: the group then
-            # assigns none of its partitions ("publishing 0 of 24 shards"), and aiokafka's default
-            # refresh comes 5 minutes later (CI, 3-broker compose: no producer published at all).
-            metadata_max_age_ms=3000,
+            # A just-created shards topic may not be in every broker's metadata yet (common/topics.py).
+            metadata_max_age_ms=NEW_TOPIC_REFRESH_MS,
         )
 
     async def start(self) -> None:

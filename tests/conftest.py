@@ -6,6 +6,8 @@
 - ``topic``: a fresh 6-partition topic ``t-<test>-<uuid8>``; ``make_topic(partitions=6, replication=1,
   config=None)`` makes more.
 - ``kafka_cluster3``: a module-scoped 3-node cluster (RF 3, min ISR 2) for fault tests.
+- ``db``: a fresh history DuckDB file holding the seeded ticks of tests/support/history_live.py,
+  wrapped so every statement run on it is recorded.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.kafka import KafkaCluster
+
+if TYPE_CHECKING:  # imported in the fixture: only the history tests need DuckDB loaded
+    from tests.support.history_live import Recording
 
 
 def _report(config: pytest.Config, line: str) -> None:
@@ -73,3 +80,13 @@ def topic(make_topic: Callable[..., str]) -> str:
 def kafka_cluster3(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
     """A 3-node KRaft cluster (default RF 3, min ISR 2, 3 s session timeout), for fault tests."""
     yield from _started(request, 3)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Recording]:
+    """A fresh history file of seeded ticks; every statement run on it is recorded."""
+    from tests.support.history_live import Recording, open_db
+
+    connection = open_db(tmp_path / "history.duckdb")
+    yield Recording(connection)
+    connection.close()

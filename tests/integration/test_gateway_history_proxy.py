@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import perspective
 import pytest
@@ -16,18 +14,11 @@ from tornado.websocket import websocket_connect
 
 from harness.ports import free_port
 from harness.psp import connect
-from tests.support.history_live import SYMBOLS, TICKS_PER_SYMBOL, Recording, live_history, open_db
+from tests.support.history_live import SYMBOLS, TICKS_PER_SYMBOL, Recording, live_history
 from tests.support.live import live_gateway, refused
 from tests.support.psp import rows
 
 TOKEN = "shared-secret-0123456789"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Recording]:
-    connection = open_db(tmp_path / "history.duckdb")
-    yield Recording(connection)
-    connection.close()
 
 
 async def test_a_client_reads_history_through_the_gateway_port(db: Recording) -> None:

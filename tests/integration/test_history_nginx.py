@@ -3,7 +3,6 @@ Debian's nginx) in front of a real history server, read by a real Perspective cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,8 @@ from tornado.websocket import websocket_connect
 
 from harness.ports import free_port
 from harness.psp import connect
-from tests.support.history_live import SYMBOLS, TICKS_PER_SYMBOL, Recording, live_history, open_db
+from tests.support.history_live import SYMBOLS, TICKS_PER_SYMBOL, Recording, live_history
 from tests.support.nginx_client import nginx_client
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Recording]:
-    connection = open_db(tmp_path / "history.duckdb")
-    yield Recording(connection)
-    connection.close()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import perspective
@@ -29,19 +28,11 @@ from tests.support.history_live import (
     Recording,
     history_refused,
     live_history,
-    open_db,
 )
 from tests.support.live import until
 from tests.support.rawws import frame, handshake
 
 Attempt = Callable[[Any], Awaitable[Any]]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Recording]:
-    connection = open_db(tmp_path / "history.duckdb")
-    yield Recording(connection)
-    connection.close()
 
 
 def _canary(db: Recording) -> list[tuple[Any, ...]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,9 @@ import pytest
 from harness.ports import free_port
 from harness.process import wait_for
 from harness.runlogs import last_lines
-from tests.support.stack import LIVE, Stack, kafka_cli, kafka_port, new_stack
+from tests.support.stack import LIVE, Stack, kafka_port, new_stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One checkout's run dir: every `make run` of this module reuses its Kafka, as on a laptop."""
-    directory = tmp_path_factory.mktemp("run")
-    yield directory
-    kafka_cli("down", directory)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,9 @@ import pytest
 from harness.ports import free_port
 from harness.psp import connect
 from tests.support.psp import eventually
-from tests.support.stack import Stack, kafka_cli, kafka_port, new_stack
+from tests.support.stack import Stack, kafka_port, new_stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp("run")
-    yield directory
-    kafka_cli("down", directory)
 
 
 async def _stored(url: str) -> int:

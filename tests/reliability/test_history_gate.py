@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,20 +21,12 @@ from tests.support.history_live import (
     Recording,
     history_refused,
     live_history,
-    open_db,
 )
 
 MAKE_VIEW, VIEW_DIMENSIONS, VIEW_TO_COLUMNS, VIEW_TO_ROWS = 6, 12, 24, 26
 # view_column_paths, expression_schema, get_config, schema, get_min_max: each panicked on a view
 # the server does not hold (measured on 5.5.1 before the gate).
 PANICKED_ON_UNKNOWN_VIEW = [10, 13, 14, 15, 20]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Recording]:
-    connection = open_db(tmp_path / "history.duckdb")
-    yield Recording(connection)
-    connection.close()
 
 
 @pytest.fixture
