@@ -12,9 +12,11 @@ import asyncio
 from typing import Any
 
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 from gateway.serve.connections import Connections
+from gateway.serve.frames import binary_frame
 from gateway.serve.limits import ServeLimits, ServeMetrics
 from gateway.serve.outbox import Outbox
 from gateway.serve.policy import RequestPolicy
@@ -114,11 +116,19 @@ class TableSocket(CheckedUpgrade):
         self.close(_POLICY_VIOLATION, "too slow")
         self._end_session()  # stop computing updates nobody will read
 
+    def get_compression_options(self) -> dict[str, Any] | None:
+        return None  # frames.py writes frames as they are: no permessage-deflate, ever
+
     def _send(self, message: bytes) -> asyncio.Future[None]:
+        # Not write_message: it wraps every write in a Task (tornado/websocket.py), and at 100
+        # viewers that alone moved e2e p50 at 10k ticks/s from 38-42 to 17-20 ms (bench A/B).
         self.metrics.bytes_out.inc(len(message))
+        connection = self.ws_connection
         try:
-            return self.write_message(message, binary=True)
-        except WebSocketClosedError as error:  # the outbox sees a failed write and stops writing
+            if connection is None or connection.stream is None:
+                raise WebSocketClosedError()
+            return connection.stream.write(binary_frame(message))
+        except (StreamClosedError, WebSocketClosedError) as error:  # the outbox sees it and stops writing
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(error)
             return failed
