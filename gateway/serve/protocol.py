@@ -46,6 +46,7 @@ VIEW_REMOVE_DELETE: Final = 35  # ViewRemoveDeleteReq{uint32 id = 1}
 SERVER_ERROR: Final = 50
 # ViewConfig fields: repeated strings and small messages; a long column list is still far below.
 _MAX_CONFIG_FIELDS: Final = 4096
+_CONFIG_MAPS: Final = frozenset({6, 7})  # ViewConfig: map<string, string> expressions = 6, aggregates = 7
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,31 @@ def groups_rows(config: bytes) -> bool:
         return any(key >> 3 == 1 for key, _, _ in _fields(config, (0, len(config)), _MAX_CONFIG_FIELDS))
     except _Malformed:
         return True
+
+
+def config_key(config: bytes) -> bytes:
+    """``config`` with its map entries (expressions, aggregates) sorted: the same view, the same key.
+
+    perspective 5.5.1's clients encode those maps from a HashMap, so one config comes out in a
+    different entry order from one client to the next, and even twice from the same Python client.
+    Every ``<perspective-viewer>`` view has an aggregate per column: keyed on the raw bytes, 2
+    dashboards shared 3 of their 6 views and 3 dashboards 1 more (gateway_shared_views 6 -> 9 -> 11).
+    Other repeated fields (columns, sort, filter) keep their order: it is their meaning.
+    """
+    kept: list[bytes] = []
+    maps: list[bytes] = []
+    pos = 0
+    try:
+        for _ in range(_MAX_CONFIG_FIELDS):
+            if pos >= len(config):
+                return b"".join(kept + sorted(maps))
+            begin = pos
+            key, pos = _varint(config, pos)
+            _, pos = _field_end(config, pos, key & 7)
+            (maps if key >> 3 in _CONFIG_MAPS else kept).append(config[begin:pos])
+    except _Malformed:
+        pass
+    return config  # unreadable: its own bytes (groups_rows keeps such a view unshared anyway)
 
 
 def has_field(data: bytes, head: RequestHead, number: int) -> bool:

@@ -4,7 +4,8 @@ Perspective re-processes every view on every table update, and serialises a row-
 subscription's rows once per subscription: 100 open dashboards with the same view on `ticks`
 cost 100 times one view (bench/engine.py: about 1.3 µs per row per view), which on two cores
 is the whole machine at 10k ticks/s. So a view that any client asks for on the same table
-with the same ViewConfig (byte for byte) is made once, in a session of the gateway's own;
+with the same ViewConfig (byte for byte, up to the order of its map entries: protocol.config_key)
+is made once, in a session of the gateway's own;
 identical on_update subscriptions on it are one subscription, whose frames are copied to
 every subscriber under the subscriber's own msg_id and view id. Reads (to_arrow, to_columns,
 schema, ...) go to the shared view under a fresh msg_id and come back under the client's.
@@ -36,6 +37,7 @@ from gateway.serve.protocol import (
     VIEW_REMOVE_DELETE,
     VIEW_REMOVE_ON_UPDATE,
     RequestHead,
+    config_key,
     envelope,
     groups_rows,
     make_view_parts,
@@ -57,7 +59,7 @@ class Peer(Protocol):
 @dataclass(eq=False)
 class _View:
     id: str
-    key: tuple[str, bytes]  # (table, ViewConfig bytes)
+    key: tuple[str, bytes]  # (table, its ViewConfig's config_key)
     users: set[tuple[Peer, str]] = field(default_factory=set)  # (client, the client's view id)
     subscriptions: list[_Subscription] = field(default_factory=list)
 
@@ -134,7 +136,7 @@ class SharedViews:
     def _make(self, peer: Peer, message: bytes, head: RequestHead) -> None:
         view_id, config = make_view_parts(message, head) or ("", b"")
         answer = message_field(MAKE_VIEW, string_field(1, view_id))
-        key = (head.entity_id, config)
+        key = (head.entity_id, config_key(config))
         existing = self._views.get(key)
         if existing is not None:
             self._attach(existing, peer, view_id)

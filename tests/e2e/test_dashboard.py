@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,46 @@ async def test_the_page_works_under_its_security_headers(browser: Browser, gatew
         assert await dashboard.page.evaluate("window.__ran ?? 0") == 0
     finally:
         await dashboard.page.close()
+
+
+async def _shared_views(gateway: Gateway) -> tuple[float, float]:
+    """(gateway_shared_views, gateway_shared_view_users) from the gateway's /metrics."""
+    text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5).read())
+    lines = text.decode().splitlines()
+    values = dict(line.split(" ", 1) for line in lines if line.startswith("gateway_shared_view"))
+    return float(values["gateway_shared_views"]), float(values["gateway_shared_view_users"])
+
+
+async def _settled(gateway: Gateway) -> tuple[float, float]:
+    """The shared-view figures once a page has made all its views (the same for a second)."""
+    last = await _shared_views(gateway)
+    deadline = asyncio.get_running_loop().time() + 20
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(1.0)
+        now = await _shared_views(gateway)
+        if now == last and now[1] > 0:
+            return now
+        last = now
+    raise AssertionError(f"shared views never settled: {last}")
+
+
+async def test_two_dashboards_share_every_view_they_have_in_common(
+    browser: Browser, gateway: Gateway
+) -> None:
+    """Each viewer's view has an aggregate per column, encoded in a different order by each page."""
+    first = await open_dashboard(browser, gateway.url)
+    second = None
+    try:
+        await assert_live(first)
+        views, users = await _settled(gateway)
+        assert views == users  # one page: every view it shares is its own
+        second = await open_dashboard(browser, gateway.url)
+        await assert_live(second)
+        assert await _settled(gateway) == (views, 2 * users)
+    finally:
+        await first.page.close()
+        if second is not None:
+            await second.page.close()
 
 
 async def test_clicking_a_symbol_filters_chart_and_bars(browser: Browser, gateway: Gateway) -> None:

@@ -52,6 +52,25 @@ async def test_two_clients_asking_for_the_same_view_share_one() -> None:
         assert await view_b.to_records() == expected
 
 
+async def test_the_same_view_with_aggregates_is_shared_whatever_order_its_client_sent_them() -> None:
+    """As every `<perspective-viewer>` view is: an aggregate per column, encoded in HashMap order."""
+    config = {
+        "columns": ["symbol", "price", "volume"],
+        "aggregates": {"symbol": "count", "price": "avg", "volume": "sum"},
+        "expressions": {"twice": '"price" * 2', "one": "1"},
+    }
+    async with (
+        live_gateway() as gw,
+        connect(gw.ws_url) as a,
+        connect(gw.ws_url) as b,
+        connect(gw.ws_url) as c,
+        connect(gw.ws_url) as d,
+    ):
+        views = [await _quote_view(client, **config) for client in (a, b, c, d)]
+        assert _shared() == (1, 4)
+        assert len({str(await view.to_records()) for view in views}) == 1
+
+
 async def test_views_with_different_configs_are_not_shared() -> None:
     async with live_gateway() as gw, connect(gw.ws_url) as a, connect(gw.ws_url) as b:
         await _quote_view(a, columns=["symbol", "price"])
