@@ -123,21 +123,20 @@ class Pipeline:
             self.settings.max_records, self.settings.max_batch_bytes, _record_bytes
         )
         reader = asyncio.create_task(self._read(inbox), name="ingest-reader")
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 if await inbox.wait(self.writer.bars_every_s or START_WAIT_S):
                     await self._apply(await inbox.take())
                 else:  # quiet: the ticks the last batches left for `bars` are due
-                    await self._flush_bars(loop)
+                    await self._flush_bars()
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(reader, _STOP_TIMEOUT_S)
 
-    async def _flush_bars(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def _flush_bars(self) -> None:
         try:
-            await loop.run_in_executor(self.executor, self.writer.flush_bars)
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.writer.flush_bars)
         except Exception:  # a bug must not end ingest for good
             log.exception("could not write the held ticks to `bars`")
 

@@ -184,18 +184,14 @@ def config_key(config: bytes) -> bytes:
     """
     kept: list[bytes] = []
     maps: list[bytes] = []
-    pos = 0
+    begin = 0  # fields lie end to end: each one's bytes run from the last one's end to its own
     try:
-        for _ in range(_MAX_CONFIG_FIELDS):
-            if pos >= len(config):
-                return b"".join(kept + sorted(maps))
-            begin = pos
-            key, pos = _varint(config, pos)
-            _, pos = _field_end(config, pos, key & 7)
-            (maps if key >> 3 in _CONFIG_MAPS else kept).append(config[begin:pos])
+        for key, _, end in _fields(config, (0, len(config)), _MAX_CONFIG_FIELDS):
+            (maps if key >> 3 in _CONFIG_MAPS else kept).append(config[begin:end])
+            begin = end
     except _Malformed:
-        pass
-    return config  # unreadable: its own bytes (groups_rows keeps such a view unshared anyway)
+        return config  # unreadable: its own bytes (groups_rows keeps such a view unshared anyway)
+    return b"".join(kept + sorted(maps))
 
 
 def has_field(data: bytes, head: RequestHead, number: int) -> bool:

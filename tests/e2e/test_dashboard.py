@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from common.security import SECURITY_HEADERS
 from gateway.serve.routes import VENDOR_DIR
 from harness.browser import open_dashboard
 from harness.ports import free_port
-from harness.services import ROOT, Gateway
+from harness.services import ROOT, Gateway, metric
 from tests.support.dashboard import SYMBOLS, assert_live
 from tests.support.nginx_client import nginx_client
 from tests.support.psp import eventually
@@ -60,10 +59,9 @@ async def test_the_page_works_under_its_security_headers(browser: Browser, gatew
 
 async def _shared_views(gateway: Gateway) -> tuple[float, float]:
     """(gateway_shared_views, gateway_shared_view_users) from the gateway's /metrics."""
-    text = await asyncio.to_thread(lambda: urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5).read())
-    lines = text.decode().splitlines()
-    values = dict(line.split(" ", 1) for line in lines if line.startswith("gateway_shared_view"))
-    return float(values["gateway_shared_views"]), float(values["gateway_shared_view_users"])
+    views = await asyncio.to_thread(metric, gateway, "gateway_shared_views")
+    users = await asyncio.to_thread(metric, gateway, "gateway_shared_view_users")
+    return views, users
 
 
 async def _settled(gateway: Gateway) -> tuple[float, float]:
