@@ -24,6 +24,7 @@ from bench.naive import naive_ingest
 from bench.peer import PeerUnavailable, deephaven_ingest
 from bench.producers import run_scaling
 from bench.report import machine, spread, write
+from common import collector
 from harness.cluster import KafkaCluster
 
 T = TypeVar("T")
@@ -223,6 +224,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="short run (< 3 min) that checks the code works")
     parser.add_argument("--out", type=Path, help="report folder (default bench/results/<timestamp>)")
     args = parser.parse_args(argv)
+    # The ingest figures run the gateway's pipeline in this process: tuned as `python -m gateway` is.
+    collector.tune()
     run("quick" if args.quick else "full", args.out)
     return 0
 

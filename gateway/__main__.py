@@ -7,7 +7,7 @@ import sys
 
 import pyarrow
 
-from common import malloc
+from common import collector, malloc
 from common.runtime import configure_logging
 from common.settings import load_or_exit
 from gateway.app import run
@@ -21,6 +21,7 @@ def main() -> int:
     # jemalloc (pyarrow's default pool) keeps freed decode buffers around: with malloc the
     # gateway ends 2M Arrow ticks at ~340 MB instead of ~410 MB (bench/memory.py, same run).
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    collector.tune()  # last: what start-up made is frozen out of every collection
     return asyncio.run(run(settings))
 
 
