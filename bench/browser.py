@@ -1,5 +1,5 @@
 """One `<perspective-viewer>` dashboard in headless Debian Chromium at a producer rate: the page's own
-end-to-end latency (now - event_time of `ticks` rows as they reach the page, see client/js/status.js)."""
+end-to-end latency (now - event_time of every `ticks` row as it reaches the page, client/js/arrivals.js)."""
 
 from __future__ import annotations
 

@@ -4,15 +4,17 @@ import { Refused, connect, tokenFromFragment } from "./connection.js";
 import { defaults, forgetAll, save, saved, titled, withPriceFormat } from "./layouts.js";
 import { HistoryPanel } from "./history.js";
 import { StatusBar } from "./status.js";
+import { Arrivals } from "./arrivals.js";
 
 let viewers = [...document.querySelectorAll("main perspective-viewer")];
 const byName = Object.fromEntries(viewers.map((v) => [v.dataset.name, v]));
 const configs = {};  // the live configuration of each viewer, carried across reconnects
 const status = new StatusBar();
+const arrivals = new Arrivals(status);
 let historyPanel = null;  // the History panel (history.js), made once the viewer's wasm is ready
 // `connects` counts the connections made, so a reconnect can be seen from outside (tests, devtools).
 const state = { selected: localStorage.getItem("tickerflow.selected"), attempt: 0, connects: 0, connection: null, views: [] };
-window.tickerflow = { state, stats: status.stats, viewers: byName, configs };
+window.tickerflow = { state, stats: status.stats, viewers: byName, configs, arrivals };
 
 // The secret comes from the URL fragment (#token=...) or from the form; a refused one is asked for again.
 let typedToken = null;
@@ -84,19 +86,9 @@ async function bind(client) {
   await watch(client);
 }
 
-// A view on `ticks` feeds the page's own latency figure; one on `gateway` the server's figures.
+// A view on `ticks` feeds the page's own latency figure (arrivals.js); one on `gateway` the server's figures.
 async function watch(client) {
-  const ticks = await client.open_table("ticks");
-  const recent = await ticks.view({ columns: ["event_time"], sort: [["event_time", "desc"]] });
-  let seen = null;
-  const sample = async () => {
-    const { event_time: times = [] } = await recent.to_columns({ start_row: 0, end_row: 500 });
-    const fresh = seen === null ? [] : times.filter((t) => t > seen);  // history is not latency
-    seen = Math.max(seen ?? 0, ...times.slice(0, 1));
-    status.arrived(fresh);
-  };
-  await sample();
-  await recent.on_update(sample);
+  const recent = await arrivals.start(client);
   const gateway = await client.open_table("gateway");
   const stats = await gateway.view();
   const refresh = async () => {

@@ -49,8 +49,7 @@ export class StatusBar {
     notice.textContent = this.message;
   }
 
-  arrived(eventTimes) {
-    const now = Date.now();
+  arrived(eventTimes, now = Date.now()) {
     for (const t of eventTimes) {
       if (t > this.stats.newest) this.stats.newest = t;
       this.samples.push([now, now - t]);
