@@ -8,7 +8,7 @@ import sys
 
 import pyarrow
 
-from common import malloc
+from common import collector, malloc
 from common.runtime import configure_logging
 from common.settings import load_or_exit
 from history.app import run
@@ -23,6 +23,7 @@ def main() -> int:
     # comes first: history's lag is harmless, it commits only what it stored and catches up.
     os.nice(settings.nice)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())  # as the gateway: freed buffers go back
+    collector.tune()  # JSON history ingest 84-92k -> 106-107k ticks/s (2 runs each, interleaved)
     return asyncio.run(run(settings))
 
 
