@@ -19,6 +19,12 @@ function field(view, at, index) {
   return slot < view.getUint16(vtable, true) ? view.getUint16(vtable + slot, true) : 0;
 }
 
+// A scalar field of a flatbuffer table, read by `read` at its position, or `absent` when left out.
+function scalar(view, at, index, read, absent = 0) {
+  const offset = field(view, at, index);
+  return offset ? read(at + offset) : absent;
+}
+
 function target(view, at, index) {
   const offset = field(view, at, index);
   return offset ? at + offset + view.getUint32(at + offset, true) : 0;
@@ -41,9 +47,9 @@ function checkSchema(view, schema) {
   const count = fields ? view.getUint32(fields, true) : 0;
   if (count !== 1) throw new ArrowError(`expected one column, the stream has ${count}`);
   const first = fields + 4 + view.getUint32(fields + 4, true);
-  const kind = field(view, first, 2) ? view.getUint8(first + field(view, first, 2)) : 0;
+  const kind = scalar(view, first, 2, (at) => view.getUint8(at));
   const type = target(view, first, 3);
-  const bits = kind === INT && type && field(view, type, 0) ? view.getInt32(type + field(view, type, 0), true) : 64;
+  const bits = kind === INT && type ? scalar(view, type, 0, (at) => view.getInt32(at, true), 64) : 64;
   if ((kind !== INT && kind !== TIMESTAMP) || bits !== 64) {
     throw new ArrowError(`expected a 64-bit integer or timestamp column, got type ${kind} of ${bits} bits`);
   }
@@ -51,7 +57,7 @@ function checkSchema(view, schema) {
 
 function readBatch(view, batch, body, values) {
   if (field(view, batch, 3)) throw new ArrowError("compressed record batches are not read here");
-  const rows = int64(view, batch + field(view, batch, 0));
+  const rows = scalar(view, batch, 0, (at) => int64(view, at));
   const [[validityAt, validityLength], [dataAt, dataLength]] = buffers(view, batch);
   if (dataLength < rows * 8) throw new ArrowError(`${rows} rows but ${dataLength} data bytes`);
   for (let row = 0; row < rows; row += 1) {
@@ -77,9 +83,9 @@ export function int64Column(buffer) {
     if (length === 0) break;  // end of stream
     if (at + length > view.byteLength) throw new ArrowError("stream cut short in a message header");
     const message = at + view.getUint32(at, true);
-    const kind = field(view, message, 1) ? view.getUint8(message + field(view, message, 1)) : 0;
+    const kind = scalar(view, message, 1, (at) => view.getUint8(at));
     const header = target(view, message, 2);
-    const bodyLength = field(view, message, 3) ? int64(view, message + field(view, message, 3)) : 0;
+    const bodyLength = scalar(view, message, 3, (at) => int64(view, at));
     const body = at + length;
     if (body + bodyLength > view.byteLength) throw new ArrowError("stream cut short in a message body");
     if (kind === SCHEMA) {
