@@ -97,6 +97,7 @@ class Pipeline:
         self._tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._housekeeping(), name="ingest-housekeeping"),
+            asyncio.create_task(self._refreshing(), name="ingest-refresh"),
         ]
         deadline = time.monotonic() + START_WAIT_S
         while not self.source.assigned and time.monotonic() < deadline and not self._tasks[0].done():
@@ -195,14 +196,23 @@ class Pipeline:
                     error.detail,
                 )
 
+    async def _refreshing(self) -> None:
+        # Its own task: with the broker gone, one refresh waits out two 5 s call timeouts, and the
+        # stats rows must keep coming meanwhile (the page calls a row silent for 5 s a dead gateway).
+        delay = self.settings.stats_interval_ms / 1000  # the first soon: readiness waits on it
+        while True:
+            await asyncio.sleep(delay)
+            delay = REFRESH_S
+            try:
+                await self.source.refresh()
+            except Exception:  # a bug must not end the refreshes; readiness would freeze with them
+                log.exception("could not refresh the broker's end offsets")
+
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()
-        last_refresh = last_trim = 0.0
+        last_trim = 0.0
         while True:
             await asyncio.sleep(self.settings.stats_interval_ms / 1000)
-            if time.monotonic() - last_refresh >= REFRESH_S:
-                last_refresh = time.monotonic()
-                await self.source.refresh()
             if time.monotonic() - last_trim >= TRIM_EVERY_S:
                 last_trim = time.monotonic()
                 await loop.run_in_executor(self.executor, malloc.trim)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
+import signal
 from collections import Counter
 from typing import Any
 
@@ -240,6 +243,34 @@ async def test_broker_outage_flips_readiness_and_loses_or_repeats_nothing(
     assert applied == list(range(1, 601))
     assert duplicates == 0
     assert metric("gateway_messages_total", content_type="json") - consumed_before == 600
+
+
+async def test_the_gateway_row_keeps_refreshing_while_the_broker_hangs(
+    kafka: KafkaCluster, topic: str
+) -> None:
+    """A frozen broker answers nothing, so each end-offsets call waits out its timeout; the row must
+    not wait with it (the page calls a `gateway` row silent for 5 s a dead gateway)."""
+    await produce(kafka.bootstrap, topic, [as_json(tick("hang", 1, "HNG", 1.0, T0))])
+    async with running(kafka.bootstrap, topic, stats_interval_ms=200) as pipeline:
+        await eventually(lambda: pipeline.ready and len(rows(pipeline, "gateway")) == 1)
+        broker = kafka.node(1).pid
+        assert broker is not None
+        os.kill(broker, signal.SIGSTOP)
+        try:
+            changes: list[float] = []  # when the row's uptime moved
+            uptime, clock = -1.0, asyncio.get_running_loop().time
+            deadline = clock() + 12  # two refreshes' worth of timeouts
+            while clock() < deadline:
+                row = rows(pipeline, "gateway")[0]
+                if row["uptime_s"] != uptime:
+                    uptime = row["uptime_s"]
+                    changes.append(clock())
+                await asyncio.sleep(0.05)
+        finally:
+            os.kill(broker, signal.SIGCONT)
+    assert max(b - a for a, b in itertools.pairwise(changes)) < 2.0
+    assert row["status"] != "live"
+    assert row["reason"].startswith("Kafka unreachable at "), row
 
 
 async def test_partitions_added_later_are_consumed_from_their_start(
