@@ -18,7 +18,8 @@ GATEWAY_WS = "ws://127.0.0.1:8080/websocket"
 # The gateway replays GATEWAY_REPLAY_SECONDS=300 of Kafka when it starts: a producer silent for longer
 # than that is rightly not in a restarted gateway's roster.
 REPLAYED_MS = 240_000
-CONVERGE_S = 30.0  # a paused stack: the gateway applies what Kafka holds within this
+CONVERGE_S = 15.0  # a paused stack: the gateway applies what Kafka holds within this
+SETTLE_S = 60.0  # pauses until one shows Kafka and the gateway agreeing (a lost tick never does)
 DEV_TOOLS = {
     "pytest",
     "mypy",
@@ -148,7 +149,24 @@ def quote_mismatches(quotes: list[dict[str, Any]], messages: list[dict[str, Any]
 
 async def assert_quiet_state_matches_kafka(stand: Stand, bootstrap: str = "localhost:9092") -> None:
     """Producers paused (not stopped: a restarted one would reuse its id with seq 0), gateway caught up,
-    then every acknowledged tick applied once and ``quotes`` equal to Kafka's last tick per symbol."""
+    then every acknowledged tick applied once and ``quotes`` equal to Kafka's last tick per symbol.
+
+    A pause can catch a producer mid-round: some partitions' batches acknowledged, the others still on
+    their way. Right after a Kafka restart the broker answers slowly and that window is wide (CI, and 1
+    restart in 5 here: the newest ~25 seqs of each producer missing at the pause, all delivered once it
+    ran again). So a state with problems is judged again after another pause; a tick really lost stays
+    missing through every one, and the bound fails it.
+    """
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        problems = await _paused_problems(stand, bootstrap)
+        if not problems or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)  # running: what the pause held back goes out
+    assert problems == [], f"after {SETTLE_S:.0f}s: " + "; ".join(problems[:20])
+
+
+async def _paused_problems(stand: Stand, bootstrap: str) -> list[str]:
     stand.compose("pause", "producer")
     try:
         await until_async(lambda: _caught_up(), 60, "gateway caught up with Kafka", stand)
@@ -160,7 +178,7 @@ async def assert_quiet_state_matches_kafka(stand: Stand, bootstrap: str = "local
         while problems and time.monotonic() < deadline:
             await asyncio.sleep(1)
             problems = await _state_problems(bootstrap)
-        assert problems == [], f"after {CONVERGE_S:.0f}s: " + "; ".join(problems[:20])
+        return problems
     finally:
         stand.compose("unpause", "producer")
 
