@@ -23,7 +23,7 @@ from bench.memory import run_memory
 from bench.naive import naive_ingest
 from bench.peer import PeerUnavailable, deephaven_ingest
 from bench.producers import run_scaling
-from bench.report import machine, spread, write
+from bench.report import JSON_WORKERS, machine, spread, write
 from common import collector
 from harness.cluster import KafkaCluster
 
@@ -112,7 +112,7 @@ def peer_runs(
 def run(mode: str, out: Path | None = None) -> Path:
     plan = PLANS[mode]
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    steps = 4 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"]) + 2 + 3
+    steps = 6 * plan["repeats"] + 3 + len(plan["latency"]) + 2 + 2 * len(plan["scaling"]) + 2 + 3
     steps += (plan["repeats"] if plan["peer"] else 0) + (1 if plan["browser_s"] else 0)
     progress = Progress(steps)
     n = plan["ingest_ticks"]
@@ -121,19 +121,23 @@ def run(mode: str, out: Path | None = None) -> Path:
         arrow1k = progress.step("preload Arrow 1k", lambda: topic_with(kafka, n, "arrow", 1000))
         arrow10k = progress.step("preload Arrow 10k", lambda: topic_with(kafka, n, "arrow", 10_000))
         runs: dict[str, list[float]] = {}
-        cases = [
-            ("naive (1 update per message)", json_topic, plan["naive_ticks"], True),
-            ("gateway, JSON", json_topic, n, False),
-            ("gateway, Arrow 1k/msg", arrow1k, n, False),
-            ("gateway, Arrow 10k/msg", arrow10k, n, False),
+        cases = [  # (name, topic, ticks, naive, GATEWAY_INGEST_WORKERS)
+            ("naive (1 update per message)", json_topic, plan["naive_ticks"], True, 0),
+            ("gateway, JSON", json_topic, n, False, 0),
+            (JSON_WORKERS, json_topic, n, False, 2),
+            ("gateway, Arrow 1k/msg", arrow1k, n, False, 0),
+            ("gateway, Arrow 10k/msg", arrow10k, n, False, 0),
+            ("gateway, Arrow 10k/msg, 2 ingest workers", arrow10k, n, False, 2),
         ]
         for _ in range(plan["repeats"]):
-            for name, topic, ticks, naive in cases:
+            for name, topic, ticks, naive, workers in cases:
 
-                def measure(topic: str = topic, ticks: int = ticks, naive: bool = naive) -> float:
+                def measure(
+                    topic: str = topic, ticks: int = ticks, naive: bool = naive, workers: int = workers
+                ) -> float:
                     if naive:
                         return asyncio.run(naive_ingest(kafka.bootstrap, topic, ticks))
-                    return asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks))["ticks_per_s"]
+                    return asyncio.run(gateway_ingest(kafka.bootstrap, topic, ticks, workers))["ticks_per_s"]
 
                 runs.setdefault(name, []).append(progress.step(f"ingest {name}", measure))
         history: dict[str, dict[str, Any]] = {}

@@ -11,10 +11,18 @@ from gateway.app import build_pipeline
 from gateway.settings import GatewaySettings
 
 
-async def gateway_ingest(bootstrap: str, topic: str, ticks: int, timeout: float = 600) -> dict[str, float]:
-    """Run a real Pipeline over ``topic`` (earliest) until it applied ``ticks`` ticks."""
+async def gateway_ingest(
+    bootstrap: str, topic: str, ticks: int, workers: int = 0, timeout: float = 600
+) -> dict[str, float]:
+    """Run a real Pipeline over ``topic`` (earliest) until it applied ``ticks`` ticks; ``workers``:
+    GATEWAY_INGEST_WORKERS (their start-up, ~1 s of spawn and imports, is counted)."""
     settings = GatewaySettings(
-        bootstrap_servers=bootstrap, topic=topic, start="earliest", dlq_topic="", stats_interval_ms=1000
+        bootstrap_servers=bootstrap,
+        topic=topic,
+        start="earliest",
+        dlq_topic="",
+        stats_interval_ms=1000,
+        ingest_workers=workers,
     )
     pipeline = build_pipeline(settings, perspective.Server())
     started = time.perf_counter()

@@ -37,6 +37,9 @@ def machine() -> dict[str, str]:
     }
 
 
+JSON_WORKERS = "gateway, JSON, 2 ingest workers"  # GATEWAY_INGEST_WORKERS=2, against the peer too
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
 
@@ -62,12 +65,14 @@ def peer_lines(peer: dict[str, Any], ingest: dict[str, dict[str, float]]) -> lis
     if not peer.get("measured"):
         return [*lines, f"Not measured: {peer.get('reason', 'unknown reason')}"]
     rate, ours = peer["ticks_per_s"], ingest["gateway, JSON"]["median"]
+    workers = ingest.get(JSON_WORKERS, {}).get("median")
+    with_workers = "-" if workers is None else f"{workers / rate['median']:.2f}x"
     return [
         *lines,
-        "| path | ticks/s (median) | min | max | gateway JSON / this |",
-        "|---|---|---|---|---|",
+        "| path | ticks/s (median) | min | max | gateway JSON / this | with 2 ingest workers / this |",
+        "|---|---|---|---|---|---|",
         f"| Deephaven 42.7, Kafka consumer into an append table | {_fmt(rate['median'])} | "
-        f"{_fmt(rate['min'])} | {_fmt(rate['max'])} | {ours / rate['median']:.2f}x |",
+        f"{_fmt(rate['min'])} | {_fmt(rate['max'])} | {ours / rate['median']:.2f}x | {with_workers} |",
         "",
         f"JVM + server start-up ({peer['startup_s']['median']:.1f} s median) is not counted in its ticks/s.",
     ]

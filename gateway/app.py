@@ -21,6 +21,7 @@ from gateway.ingest.sequence import SequenceTracker
 from gateway.ingest.source import KafkaSource
 from gateway.ingest.stats import LiveStats
 from gateway.ingest.tables import create_tables
+from gateway.ingest.workers import WorkerPool
 from gateway.ingest.writer import TableWriter
 from gateway.serve.auth import TicketBook
 from gateway.serve.auth_throttle import FailureThrottle
@@ -42,7 +43,7 @@ def build_pipeline(
     """The ingest wing: Kafka source, dead letters, tables and their writer, sequence, stats."""
     tables = create_tables(server.new_local_client())
     parts = IngestParts(
-        source=KafkaSource(settings),
+        source=WorkerPool(settings) if settings.ingest_workers else KafkaSource(settings),
         dead_letters=DeadLetters(settings.bootstrap_servers, settings.dlq_topic, settings.dlq_replication),
         tables=tables,
         writer=TableWriter(

@@ -34,6 +34,10 @@ class DecodeError(ValueError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[str, str]]:
+        # Rebuilt from both fields: rejects cross from the gateway's ingest workers pickled.
+        return (DecodeError, (self.reason, self.detail))
+
 
 Rejections = list[tuple[int, DecodeError]]  # (index of the message in its batch, why it was rejected)
 

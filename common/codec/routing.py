@@ -33,6 +33,20 @@ class Decoded:
     arrow_messages: int = 0
     header_sets: list[Headers | None] = field(default_factory=list)  # distinct ones, for the roster
 
+    @staticmethod
+    def merge(parts: Sequence[Decoded]) -> Decoded:
+        """Several polls' results as one (the gateway's ingest workers each decode a share)."""
+        if len(parts) == 1:
+            return parts[0]
+        return Decoded(
+            concat([part.batch for part in parts]),
+            np.concatenate([part.partitions for part in parts]) if parts else _partitions([]),
+            [bad for part in parts for bad in part.bad],
+            sum(part.json_messages for part in parts),
+            sum(part.arrow_messages for part in parts),
+            list(dict.fromkeys(headers for part in parts for headers in part.header_sets)),
+        )
+
 
 def decode_records(records: Sequence[ConsumerRecord]) -> Decoded:
     bad: Bad = []

@@ -3,12 +3,15 @@
 Decoding and table updates run on one worker thread (as in Perspective's streaming
 example) so the event loop stays free for WebSocket clients; that thread is also what
 serialises every write to the tables (perspective releases the GIL while updating).
+With GATEWAY_INGEST_WORKERS the fetch and decode run in worker processes instead
+(gateway/ingest/workers.py), and that thread only merges their batches and updates.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from aiokafka import ConsumerRecord
 
 from common import malloc
-from common.codec.routing import Bad, decode_records
+from common.codec.routing import Bad, Decoded, decode_records
 from common.throttle import LogThrottle
 from gateway import metrics
 from gateway.ingest import health
@@ -26,16 +29,17 @@ from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.roster import Roster
 from gateway.ingest.sequence import SequenceTracker
-from gateway.ingest.source import KafkaSource
+from gateway.ingest.source import REFRESH_EVERY_S, KafkaSource
 from gateway.ingest.stats import LiveStats, Rates
 from gateway.ingest.tables import Tables, gateway_rows, producer_rows
+from gateway.ingest.worker import Shipment
+from gateway.ingest.workers import WorkerPool
 from gateway.ingest.writer import TableWriter
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
 START_WAIT_S = 10.0  # start() returns once connected, or after this long (then keeps trying)
-REFRESH_S = 2.0  # end offsets, partitions, broker liveness
 TRIM_EVERY_S = 5.0  # hand freed heap back to the system (common/malloc.py)
 ERROR_LOG_EVERY_S = 10.0  # at most one line per decode error reason in this long
 _STOP_TIMEOUT_S = 5.0
@@ -49,7 +53,7 @@ def _record_bytes(record: ConsumerRecord) -> int:
 class IngestParts:
     """The pipeline's collaborators, built and wired by gateway/app.py."""
 
-    source: KafkaSource
+    source: KafkaSource | WorkerPool  # in process, or GATEWAY_INGEST_WORKERS processes
     dead_letters: DeadLetters
     tables: Tables
     writer: TableWriter
@@ -94,6 +98,8 @@ class Pipeline:
         Waits up to START_WAIT_S for the broker, then returns anyway (not ready yet) so a
         gateway started before Kafka still serves pages and answers SIGTERM; it keeps trying.
         """
+        if isinstance(self.source, WorkerPool):
+            self.source.start()
         self._tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._housekeeping(), name="ingest-housekeeping"),
@@ -120,14 +126,22 @@ class Pipeline:
     async def _consume(self) -> None:
         """Apply what the reader has read, batch after batch (see gateway/ingest/inbox.py for why the
         reading runs on its own)."""
+        if isinstance(self.source, WorkerPool):
+            await self._consume_shipments(self.source)
+        else:
+            await self._consume_records(self.source)
+
+    async def _consume_records(self, source: KafkaSource) -> None:
         inbox: Inbox[ConsumerRecord] = Inbox(
             self.settings.max_records, self.settings.max_batch_bytes, _record_bytes
         )
-        reader = asyncio.create_task(self._read(inbox), name="ingest-reader")
+        reader = asyncio.create_task(self._read(inbox, source), name="ingest-reader")
         try:
             while True:
                 if await inbox.wait(self.writer.bars_every_s or START_WAIT_S):
-                    await self._apply(await inbox.take())
+                    records = await inbox.take()
+                    await self._apply(functools.partial(self._process, records), len(records))
+                    source.done(records)  # applied or lost, these offsets are behind us either way
                 else:  # quiet: the ticks the last batches left for `bars` are due
                     await self._flush_bars()
         finally:
@@ -135,38 +149,60 @@ class Pipeline:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(reader, _STOP_TIMEOUT_S)
 
+    async def _consume_shipments(self, pool: WorkerPool) -> None:
+        """The workers fetch and decode (gateway/ingest/workers.py); here only the tables' part."""
+        while True:
+            if await pool.inbox.wait(self.writer.bars_every_s or START_WAIT_S):
+                shipments = await pool.inbox.take()
+                await self._apply(
+                    functools.partial(self._process_shipments, shipments), sum(s.messages for s in shipments)
+                )
+                pool.took(shipments)  # applied or lost, as above: the statuses behind them hold now
+            else:
+                await self._flush_bars()
+
     async def _flush_bars(self) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.writer.flush_bars)
         except Exception:  # a bug must not end ingest for good
             log.exception("could not write the held ticks to `bars`")
 
-    async def _read(self, inbox: Inbox[ConsumerRecord]) -> None:
+    async def _read(self, inbox: Inbox[ConsumerRecord], source: KafkaSource) -> None:
         while True:
             await inbox.room()
             try:
-                inbox.put(await self.source.poll())
+                inbox.put(await source.poll())
             except Exception:  # whatever the client throws, the source reconnects on the next poll
                 log.exception("polling Kafka failed")
                 await asyncio.sleep(1)
 
-    async def _apply(self, records: list[ConsumerRecord]) -> None:
+    async def _apply(self, process: Callable[[], Bad], messages: int) -> None:
+        """``process`` on the tables thread; ``messages``: how many it applies (0: statuses only)."""
         started = time.perf_counter()
         try:
-            bad = await asyncio.get_running_loop().run_in_executor(self.executor, self._process, records)
+            bad = await asyncio.get_running_loop().run_in_executor(self.executor, process)
         except Exception:  # a bug must not end ingest for good; the batch is lost, and said so
-            log.exception("could not apply a batch of %d messages", len(records))
+            log.exception("could not apply a batch of %d messages", messages)
             return
-        finally:
-            self.source.done(records)  # applied or lost, these offsets are behind us either way
-        metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+        if messages:
+            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
         if bad:
             self._count_bad(bad)
             self.dead_letters.submit(bad)
 
     def _process(self, records: list[ConsumerRecord]) -> Bad:
         """Worker thread: decode every record, apply the good ticks in one update per table."""
-        decoded = decode_records(records)
+        return self._ingest(decode_records(records))
+
+    def _process_shipments(self, shipments: list[Shipment]) -> Bad:
+        """Worker thread: the workers' decoded batches, applied in one update per table."""
+        decoded = [s.decoded for s in shipments if s.decoded is not None]
+        if decoded:
+            return self._ingest(Decoded.merge(decoded))
+        self.writer.flush_bars()  # statuses keep coming while no ticks do: `bars` is due by its cadence
+        return []
+
+    def _ingest(self, decoded: Decoded) -> Bad:
         metrics.MESSAGES.labels("json").inc(decoded.json_messages)
         metrics.MESSAGES.labels("arrow").inc(decoded.arrow_messages)
         admitted, counts = self.sequence.admit(decoded.batch, decoded.partitions)
@@ -202,7 +238,7 @@ class Pipeline:
         delay = self.settings.stats_interval_ms / 1000  # the first soon: readiness waits on it
         while True:
             await asyncio.sleep(delay)
-            delay = REFRESH_S
+            delay = REFRESH_EVERY_S
             try:
                 await self.source.refresh()
             except Exception:  # a bug must not end the refreshes; readiness would freeze with them
@@ -246,7 +282,7 @@ class Pipeline:
                 latency_p99_ms=p99,
                 clients=self.clients(),
                 uptime_s=self.stats.uptime(),
-                partitions=len(self.source.progress.partitions),
+                partitions=self.source.partition_count,
                 status=status,
                 reason=reason,
             )

@@ -41,11 +41,13 @@ from gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 
 _CALL_TIMEOUT_S = 5.0
+REFRESH_EVERY_S = 2.0  # how often the caller should ``refresh``: end offsets, partitions, liveness
 
 
 class KafkaSource:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, share: tuple[int, int] = (0, 1)) -> None:
         self.settings = settings
+        self.share = share  # (index, count): this source reads the partitions p with p % count == index
         self.progress = Progress()  # per partition: survives rebuilds of the client
         self.watch = BrokerWatch(settings.bootstrap_servers, settings.reconnect_after_s, BROKER_UP.set)
         self._consumer: AIOKafkaConsumer | None = None
@@ -59,7 +61,9 @@ class KafkaSource:
 
     @property
     def assigned(self) -> bool:
-        return self._consumer is not None and bool(self.progress.partitions)
+        # Not while (re)connecting: between the seek and the first end offsets a start-up was
+        # "assigned" but neither up nor caught up yet (a cold broker widened that window).
+        return self._consumer is not None and not self._connecting and bool(self.progress.partitions)
 
     @property
     def caught_up(self) -> bool:
@@ -134,6 +138,10 @@ class KafkaSource:
     def lag(self) -> int:
         return self.progress.lag()
 
+    @property
+    def partition_count(self) -> int:
+        return len(self.progress.partitions)
+
     async def stop(self) -> None:
         await self._close_clients()
 
@@ -202,7 +210,14 @@ class KafkaSource:
         topic = described[0]
         if topic.get("error_code") or not topic.get("partitions"):
             raise LookupError(f"topic {self.settings.topic!r} not found (error {topic.get('error_code')})")
-        return sorted(p["partition"] for p in topic["partitions"])
+        index, count = self.share
+        mine = sorted(p["partition"] for p in topic["partitions"] if p["partition"] % count == index)
+        if not mine:
+            raise LookupError(
+                f"topic {self.settings.topic!r} has {len(topic['partitions'])} partitions, none for ingest "
+                f"worker {index + 1} of {count}: set GATEWAY_INGEST_WORKERS to at most that"
+            )
+        return mine
 
     async def _consumer_end_offsets(self) -> dict[int, int]:
         assert self._consumer is not None

@@ -58,8 +58,10 @@ def test_every_ingest_path_has_a_positive_median_within_its_range(run: tuple[Pat
     assert set(ingest) == {
         "naive (1 update per message)",
         "gateway, JSON",
+        "gateway, JSON, 2 ingest workers",
         "gateway, Arrow 1k/msg",
         "gateway, Arrow 10k/msg",
+        "gateway, Arrow 10k/msg, 2 ingest workers",
     }
     for figures in ingest.values():
         assert _positive(figures["median"])

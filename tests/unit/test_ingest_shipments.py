@@ -1,0 +1,82 @@
+"""What crosses from an ingest worker to the gateway: decoded polls, pickled, merged into one update."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from common.codec import DecodeError
+from common.codec.routing import Decoded, decode_records
+from gateway.ingest.worker import Shipment, WorkerStatus
+from tests.support.ingest import T0, Message, as_arrow, as_json, tick
+
+
+def _records(messages: list[Message], partition: int, first_offset: int = 0) -> list[ConsumerRecord]:
+    return [
+        ConsumerRecord(
+            "t",
+            partition,
+            first_offset + i,
+            T0,
+            0,
+            key,
+            value,
+            None,
+            len(key),
+            len(value),
+            tuple(headers) if headers is not None else (),  # as aiokafka hands them over
+        )
+        for i, (key, value, headers) in enumerate(messages)
+    ]
+
+
+def test_a_decode_error_keeps_its_reason_and_detail_through_pickle() -> None:
+    error = pickle.loads(pickle.dumps(DecodeError("bad_json", "line 1: expected a value")))
+    assert (error.reason, error.detail) == ("bad_json", "line 1: expected a value")
+    assert str(error) == "bad_json: line 1: expected a value"
+
+
+def test_a_shipment_arrives_equal_through_pickle() -> None:
+    poll = decode_records(
+        _records(
+            [
+                as_json(tick("a", 1, "AAA", 1.5, T0)),
+                (b"k", b"{not json", as_json(tick("a", 2, "B", 1, T0))[2]),
+            ],
+            4,
+        )
+    )
+    shipment = Shipment(1, WorkerStatus(True, True, False, 7, 3), poll, {4: 2})
+    arrived = pickle.loads(pickle.dumps(shipment, protocol=pickle.HIGHEST_PROTOCOL))
+    assert arrived.status == shipment.status and arrived.applied == {4: 2}
+    assert arrived.decoded is not None
+    assert arrived.decoded.batch.equals(poll.batch)
+    assert arrived.decoded.partitions.tolist() == [4]
+    [(record, error)] = arrived.decoded.bad
+    assert (record.partition, record.offset, record.value) == (4, 1, b"{not json")
+    assert error.reason == poll.bad[0][1].reason
+
+
+def test_merged_polls_keep_every_row_its_partition_and_every_reject_in_order() -> None:
+    first = decode_records(_records([as_json(tick("a", s, "AAA", 1.0, T0 + s)) for s in (1, 2)], 0))
+    second = decode_records(
+        _records([as_arrow([tick("b", s, "BBB", 2.0, T0 + s) for s in (1, 2, 3)]), (b"k", b"", None)], 1)
+    )
+    merged = Decoded.merge([first, second])
+    assert merged.batch.column("seq").to_pylist() == [1, 2, 1, 2, 3]
+    assert merged.batch.column("producer_id").to_pylist() == ["a", "a", "b", "b", "b"]
+    assert merged.partitions.tolist() == [0, 0, 1, 1, 1]
+    assert [record.offset for record, _ in merged.bad] == [1]
+    assert (merged.json_messages, merged.arrow_messages) == (2, 1)
+    assert len(merged.header_sets) == len(set(first.header_sets) | set(second.header_sets)) == 2
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_merging_one_poll_or_many_of_nothing_gives_what_went_in(count: int) -> None:
+    empty = decode_records([])
+    merged = Decoded.merge([empty] * count)
+    assert merged.batch.num_rows == 0
+    assert merged.partitions.tolist() == []
+    assert merged.bad == []
