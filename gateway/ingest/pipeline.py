@@ -29,7 +29,7 @@ from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.roster import Roster
 from gateway.ingest.sequence import SequenceTracker
-from gateway.ingest.source import REFRESH_EVERY_S, KafkaSource
+from gateway.ingest.source import KafkaSource, keep_refreshed
 from gateway.ingest.stats import LiveStats, Rates
 from gateway.ingest.tables import Tables, gateway_rows, producer_rows
 from gateway.ingest.worker import Shipment
@@ -103,8 +103,12 @@ class Pipeline:
         self._tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._housekeeping(), name="ingest-housekeeping"),
-            asyncio.create_task(self._refreshing(), name="ingest-refresh"),
         ]
+        if isinstance(self.source, KafkaSource):  # (workers refresh their own shares)
+            # Its own task: with the broker gone, one refresh waits out two 5 s call timeouts, and the
+            # stats rows must keep coming meanwhile (the page calls a row silent for 5 s a dead gateway).
+            first = self.settings.stats_interval_ms / 1000  # soon: readiness waits on it
+            self._tasks.append(asyncio.create_task(keep_refreshed(self.source, first), name="ingest-refresh"))
         deadline = time.monotonic() + START_WAIT_S
         while not self.source.assigned and time.monotonic() < deadline and not self._tasks[0].done():
             await asyncio.sleep(0.05)
@@ -231,18 +235,6 @@ class Pipeline:
                     record.offset,
                     error.detail,
                 )
-
-    async def _refreshing(self) -> None:
-        # Its own task: with the broker gone, one refresh waits out two 5 s call timeouts, and the
-        # stats rows must keep coming meanwhile (the page calls a row silent for 5 s a dead gateway).
-        delay = self.settings.stats_interval_ms / 1000  # the first soon: readiness waits on it
-        while True:
-            await asyncio.sleep(delay)
-            delay = REFRESH_EVERY_S
-            try:
-                await self.source.refresh()
-            except Exception:  # a bug must not end the refreshes; readiness would freeze with them
-                log.exception("could not refresh the broker's end offsets")
 
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()

@@ -251,3 +251,16 @@ class KafkaSource:
 
     def _mark_down(self, why: str) -> None:
         self.watch.mark_down(why)
+
+
+async def keep_refreshed(source: KafkaSource, first_after_s: float) -> None:
+    """``source.refresh()`` every REFRESH_EVERY_S, for good: a task of its own, since a refresh
+    against a hung broker waits out its call timeouts."""
+    delay = first_after_s
+    while True:
+        await asyncio.sleep(delay)
+        delay = REFRESH_EVERY_S
+        try:
+            await source.refresh()
+        except Exception:  # a bug must not end the refreshes; readiness would freeze with them
+            log.exception("could not refresh the broker's end offsets")

@@ -28,12 +28,13 @@ import pyarrow
 from common import collector, malloc
 from common.codec.routing import Decoded, decode_records
 from common.runtime import configure_logging
-from gateway.ingest.source import REFRESH_EVERY_S, KafkaSource
+from gateway.ingest.source import REFRESH_EVERY_S, KafkaSource, keep_refreshed
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.25  # while no ticks come, how often the gateway hears from a worker anyway
+TRIM_EVERY_S = 5.0  # as the gateway's housekeeping
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,10 @@ async def _run(
     for partition, offset in resume.items():
         source.progress.seeked(partition, offset)  # read on from there, as a rebuilt client does
     parent = os.getppid()
-    refreshing = asyncio.create_task(_refreshing(source), name="ingest-worker-refresh")
+    refreshing = asyncio.create_task(keep_refreshed(source, REFRESH_EVERY_S), name="ingest-worker-refresh")
     loop = asyncio.get_running_loop()
     sending: asyncio.Future[None] | None = None
-    last_status = 0.0
+    last_status = last_trim = 0.0
     log.info("ingest worker %d of %d (pid %d) started", index + 1, count, os.getpid())
     try:
         while os.getppid() == parent:  # the gateway went away without a word: so do we
@@ -104,6 +105,9 @@ async def _run(
             elif time.monotonic() - last_status < STATUS_EVERY_S:
                 continue
             last_status = time.monotonic()
+            if last_status - last_trim >= TRIM_EVERY_S:
+                last_trim = last_status
+                malloc.trim()  # freed fetch and decode buffers back to the system, as the gateway does
             if sending is not None:
                 await sending  # one shipment on its way at a time; the next poll ran meanwhile
             shipment = Shipment(index, status_of(source), decoded, applied_offsets(source))
@@ -113,13 +117,3 @@ async def _run(
     finally:
         refreshing.cancel()
         await source.stop()
-
-
-async def _refreshing(source: KafkaSource) -> None:
-    while True:
-        await asyncio.sleep(REFRESH_EVERY_S)
-        malloc.trim()  # freed fetch and decode buffers back to the system, as the gateway does
-        try:
-            await source.refresh()
-        except Exception:  # a bug must not end the refreshes; readiness would freeze with them
-            log.exception("could not refresh the broker's end offsets")

@@ -86,9 +86,6 @@ class WorkerPool:
             self.statuses[shipment.index] = shipment.status
         BROKER_UP.set(self.broker_up)
 
-    async def refresh(self) -> None:
-        """Each worker refreshes its own share."""
-
     async def stop(self) -> None:
         self._stopping = True
         for process in self._processes:
