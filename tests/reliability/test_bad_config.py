@@ -40,6 +40,7 @@ BAD: dict[str, str] = {
     "GATEWAY_START": "yesterday",
     "GATEWAY_REPLAY_SECONDS": "-1",
     "GATEWAY_MAX_RECORDS": "0",
+    "GATEWAY_INGEST_WORKERS": "17",
     "GATEWAY_POLL_TIMEOUT_MS": "-1",
     "GATEWAY_FETCH_MAX_WAIT_MS": "999999",
     "GATEWAY_DLQ_TOPIC": "x" * 300,
