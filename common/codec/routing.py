@@ -35,12 +35,12 @@ class Decoded:
 
     @staticmethod
     def merge(parts: Sequence[Decoded]) -> Decoded:
-        """Several polls' results as one (the gateway's ingest workers each decode a share)."""
+        """Several polls' results as one, at least one (the gateway's ingest workers each decode a share)."""
         if len(parts) == 1:
             return parts[0]
         return Decoded(
             concat([part.batch for part in parts]),
-            np.concatenate([part.partitions for part in parts]) if parts else _partitions([]),
+            np.concatenate([part.partitions for part in parts]),
             [bad for part in parts for bad in part.bad],
             sum(part.json_messages for part in parts),
             sum(part.arrow_messages for part in parts),

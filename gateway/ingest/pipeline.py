@@ -14,9 +14,10 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka import ConsumerRecord
 
@@ -38,6 +39,8 @@ from gateway.ingest.writer import TableWriter
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 START_WAIT_S = 10.0  # start() returns once connected, or after this long (then keeps trying)
 TRIM_EVERY_S = 5.0  # hand freed heap back to the system (common/malloc.py)
@@ -98,13 +101,13 @@ class Pipeline:
         Waits up to START_WAIT_S for the broker, then returns anyway (not ready yet) so a
         gateway started before Kafka still serves pages and answers SIGTERM; it keeps trying.
         """
-        if isinstance(self.source, WorkerPool):
-            self.source.start()
         self._tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._housekeeping(), name="ingest-housekeeping"),
         ]
-        if isinstance(self.source, KafkaSource):  # (workers refresh their own shares)
+        if isinstance(self.source, WorkerPool):
+            self.source.start()  # (the workers refresh their own shares)
+        else:
             # Its own task: with the broker gone, one refresh waits out two 5 s call timeouts, and the
             # stats rows must keep coming meanwhile (the page calls a row silent for 5 s a dead gateway).
             first = self.settings.stats_interval_ms / 1000  # soon: readiness waits on it
@@ -130,40 +133,36 @@ class Pipeline:
     async def _consume(self) -> None:
         """Apply what the reader has read, batch after batch (see gateway/ingest/inbox.py for why the
         reading runs on its own)."""
-        if isinstance(self.source, WorkerPool):
-            await self._consume_shipments(self.source)
-        else:
-            await self._consume_records(self.source)
-
-    async def _consume_records(self, source: KafkaSource) -> None:
+        if isinstance(self.source, WorkerPool):  # the workers fetch and decode; here only the tables' part
+            await self._drain(self.source.inbox, functools.partial(self._apply_shipments, self.source))
+            return
         inbox: Inbox[ConsumerRecord] = Inbox(
             self.settings.max_records, self.settings.max_batch_bytes, _record_bytes
         )
-        reader = asyncio.create_task(self._read(inbox, source), name="ingest-reader")
+        reader = asyncio.create_task(self._read(inbox, self.source), name="ingest-reader")
         try:
-            while True:
-                if await inbox.wait(self.writer.bars_every_s or START_WAIT_S):
-                    records = await inbox.take()
-                    await self._apply(functools.partial(self._process, records), len(records))
-                    source.done(records)  # applied or lost, these offsets are behind us either way
-                else:  # quiet: the ticks the last batches left for `bars` are due
-                    await self._flush_bars()
+            await self._drain(inbox, functools.partial(self._apply_records, self.source))
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(reader, _STOP_TIMEOUT_S)
 
-    async def _consume_shipments(self, pool: WorkerPool) -> None:
-        """The workers fetch and decode (gateway/ingest/workers.py); here only the tables' part."""
+    async def _drain(self, inbox: Inbox[T], apply: Callable[[list[T]], Awaitable[None]]) -> None:
         while True:
-            if await pool.inbox.wait(self.writer.bars_every_s or START_WAIT_S):
-                shipments = await pool.inbox.take()
-                await self._apply(
-                    functools.partial(self._process_shipments, shipments), sum(s.messages for s in shipments)
-                )
-                pool.took(shipments)  # applied or lost, as above: the statuses behind them hold now
-            else:
+            if await inbox.wait(self.writer.bars_every_s or START_WAIT_S):
+                await apply(await inbox.take())
+            else:  # quiet: the ticks the last batches left for `bars` are due
                 await self._flush_bars()
+
+    async def _apply_records(self, source: KafkaSource, records: list[ConsumerRecord]) -> None:
+        await self._apply(functools.partial(self._process, records), len(records))
+        source.done(records)  # applied or lost, these offsets are behind us either way
+
+    async def _apply_shipments(self, pool: WorkerPool, shipments: list[Shipment]) -> None:
+        await self._apply(
+            functools.partial(self._process_shipments, shipments), sum(s.messages for s in shipments)
+        )
+        pool.took(shipments)  # applied or lost, as above: the statuses behind them hold now
 
     async def _flush_bars(self) -> None:
         try:

@@ -50,8 +50,8 @@ class WorkerStatus:
 class Shipment:
     index: int  # which worker
     status: WorkerStatus
-    decoded: Decoded | None = None
-    applied: dict[int, int] | None = None  # next offset per partition, once the tables take this
+    decoded: Decoded | None  # None: a status only
+    applied: dict[int, int]  # next offset per partition, once the tables take this
 
     @property
     def messages(self) -> int:

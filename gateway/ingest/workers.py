@@ -127,8 +127,7 @@ class WorkerPool:
     async def _deliver(self, shipment: Shipment) -> None:
         await self.inbox.room()
         self.inbox.put([shipment])
-        if shipment.applied:
-            self.received[shipment.index].update(shipment.applied)
+        self.received[shipment.index].update(shipment.applied)
 
     def _died(self, index: int) -> None:
         process = self._processes[index]
