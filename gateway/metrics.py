@@ -24,6 +24,9 @@ BATCH_TICKS = Histogram(
 UPDATE_SECONDS = Histogram("gateway_update_seconds", "decode + table update time per poll")
 BROKER_UP = Gauge("gateway_broker_up", "1 while the Kafka broker answers")
 RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was rebuilt")
+WORKER_RESTARTS = Counter(
+    "gateway_ingest_worker_restarts", "ingest worker processes that ended and were started again"
+)
 GAPS = Gauge("gateway_sequence_gaps", "seqs missing past the grace period, all producers (late fills undo)")
 OUT_OF_ORDER = Counter(
     "gateway_out_of_order_ticks", "ticks that came after a higher seq of their producer in the same partition"

@@ -54,6 +54,7 @@ class KafkaSource:
         self._admin: AIOKafkaAdminClient | None = None
         self._rebuild = False  # set by refresh, carried out by poll
         self._connecting = False
+        self.rebuilds = 0  # as RECONNECTS counts them, for an ingest worker to report (workers.py)
 
     @property
     def broker_up(self) -> bool:
@@ -137,6 +138,10 @@ class KafkaSource:
 
     def lag(self) -> int:
         return self.progress.lag()
+
+    def lags(self) -> dict[int, int]:
+        """Messages behind the end, per partition."""
+        return {partition: p.lag() for partition, p in self.progress.partitions.items()}
 
     @property
     def partition_count(self) -> int:
@@ -228,6 +233,7 @@ class KafkaSource:
     async def _rebuild_consumer(self) -> None:
         if self._consumer is not None:
             RECONNECTS.inc()
+            self.rebuilds += 1
             log.warning("rebuilding the Kafka consumer; resuming from %s", self.progress.positions())
         self._rebuild = False
         await self._close_clients()

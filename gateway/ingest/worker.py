@@ -20,7 +20,8 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 import pyarrow
@@ -44,6 +45,9 @@ class WorkerStatus:
     caught_up: bool = False
     lag: int = 0
     partitions: int = 0
+    # A worker's own metrics stay in its process: these carry what the gateway's /metrics shows.
+    lags: Mapping[int, int] = field(default_factory=dict)  # per partition, as gateway_consumer_lag
+    rebuilds: int = 0  # its consumer's rebuilds since it started, for gateway_kafka_reconnects
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,13 @@ def applied_offsets(source: KafkaSource) -> dict[int, int]:
 
 def status_of(source: KafkaSource) -> WorkerStatus:
     return WorkerStatus(
-        source.broker_up, source.assigned, source.caught_up, source.lag(), source.partition_count
+        source.broker_up,
+        source.assigned,
+        source.caught_up,
+        source.lag(),
+        source.partition_count,
+        source.lags(),
+        source.rebuilds,
     )
 
 

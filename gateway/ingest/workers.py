@@ -23,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from gateway.ingest import worker
 from gateway.ingest.inbox import Inbox
 from gateway.ingest.worker import Shipment, WorkerStatus
-from gateway.metrics import BROKER_UP
+from gateway.metrics import BROKER_UP, LAG, RECONNECTS, WORKER_RESTARTS
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,17 @@ class WorkerPool:
     def took(self, shipments: list[Shipment]) -> None:
         """The tables hold these shipments' ticks: their statuses are now true of the tables."""
         for shipment in shipments:
+            self._report(self.statuses[shipment.index], shipment.status)
             self.statuses[shipment.index] = shipment.status
         BROKER_UP.set(self.broker_up)
+
+    @staticmethod
+    def _report(before: WorkerStatus, now: WorkerStatus) -> None:
+        """A worker's lag and rebuilds into the gateway's metrics (its own registry is not served)."""
+        for partition, lag in now.lags.items():
+            LAG.labels(str(partition)).set(lag)
+        if now.rebuilds > before.rebuilds:  # a restarted worker counts from 0, as its status does
+            RECONNECTS.inc(now.rebuilds - before.rebuilds)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -136,6 +145,7 @@ class WorkerPool:
             "ingest worker %d of %d ended (exit code %s): starting it again", index + 1, self.count, code
         )
         self.statuses[index] = WorkerStatus()
+        WORKER_RESTARTS.inc()
         BROKER_UP.set(False)
         assert self._loop is not None
         self._loop.call_later(RESTART_PAUSE_S, self._restart, index)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from tests.support.ingest import T0, as_json, eventually, rows, running, tick
+from gateway.metrics import LAG
+from tests.support.ingest import T0, as_json, eventually, metric, rows, running, tick
 from tests.support.kafka_io import produce
 
 pytestmark = pytest.mark.integration
@@ -24,6 +25,7 @@ async def test_a_killed_worker_is_started_again_and_no_tick_is_lost_or_applied_t
     first = [tick("w", s, f"W{s % 6}", 10.0, T0 + s) for s in range(1, 301)]
     then = [tick("w", s, f"W{s % 6}", 11.0, T0 + s) for s in range(301, 601)]
     await produce(kafka_bootstrap, topic, [as_json(t) for t in first])
+    restarts = metric("gateway_ingest_worker_restarts_total")
     async with running(kafka_bootstrap, topic, ingest_workers=2) as pipeline:
         await eventually(lambda: pipeline.ready and pipeline.stats.ticks_total == 300)
         pool = pipeline.source
@@ -38,6 +40,21 @@ async def test_a_killed_worker_is_started_again_and_no_tick_is_lost_or_applied_t
         duplicates = pipeline.sequence.duplicates()
     assert applied == list(range(1, 601))
     assert duplicates == 0
+    assert metric("gateway_ingest_worker_restarts_total") - restarts == 1
+
+
+async def test_the_workers_partition_lags_are_the_gateways_lag_metric(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    for partition in range(6):  # the topic's partitions; whatever set them before, now a sentinel
+        LAG.labels(str(partition)).set(-1)
+    await produce(
+        kafka_bootstrap, topic, [as_json(tick("l", s, f"L{s % 6}", 1.0, T0 + s)) for s in range(1, 61)]
+    )
+    async with running(kafka_bootstrap, topic, ingest_workers=2) as pipeline:
+        await eventually(lambda: pipeline.ready and pipeline.stats.ticks_total == 60)
+        lags = {p: metric("gateway_consumer_lag", partition=str(p)) for p in range(6)}
+    assert lags == dict.fromkeys(range(6), 0.0)  # from the workers: no source runs in this process
 
 
 async def test_stopping_the_gateway_leaves_no_worker_behind(kafka_bootstrap: str, topic: str) -> None:

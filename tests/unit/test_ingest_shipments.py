@@ -1,4 +1,5 @@
-"""What crosses from an ingest worker to the gateway: decoded polls, pickled, merged into one update."""
+"""What crosses from an ingest worker to the gateway: decoded polls, pickled, merged into one update,
+and the worker's own figures, which reach the gateway's metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from aiokafka import ConsumerRecord
 from common.codec import DecodeError
 from common.codec.routing import Decoded, decode_records
 from gateway.ingest.worker import Shipment, WorkerStatus
-from tests.support.ingest import T0, Message, as_arrow, as_json, tick
+from gateway.ingest.workers import WorkerPool
+from tests.support.ingest import T0, Message, as_arrow, as_json, metric, settings, tick
 
 
 def _records(messages: list[Message], partition: int, first_offset: int = 0) -> list[ConsumerRecord]:
@@ -80,3 +82,28 @@ def test_merging_one_poll_or_many_of_nothing_gives_what_went_in(count: int) -> N
     assert merged.batch.num_rows == 0
     assert merged.partitions.tolist() == []
     assert merged.bad == []
+
+
+def _status(index: int, lags: dict[int, int] | None = None, rebuilds: int = 0) -> Shipment:
+    return Shipment(index, WorkerStatus(True, True, True, 0, 1, lags or {}, rebuilds), None, {})
+
+
+def _pool() -> WorkerPool:
+    return WorkerPool(settings("127.0.0.1:1", "t", ingest_workers=2))  # never started: no process
+
+
+def test_each_workers_partition_lags_become_the_gateways_lag_metric() -> None:
+    pool = _pool()
+    pool.took([_status(0, {900: 7, 902: 0}), _status(1, {901: 3})])  # labels no other test sets
+    assert [metric("gateway_consumer_lag", partition=str(p)) for p in (900, 901, 902)] == [7, 3, 0]
+    pool.took([_status(0, {900: 1, 902: 0})])
+    assert metric("gateway_consumer_lag", partition="900") == 1
+
+
+def test_a_workers_rebuilds_are_counted_once_each_and_per_worker() -> None:
+    pool = _pool()
+    before = metric("gateway_kafka_reconnects_total")
+    pool.took([_status(0, rebuilds=2), _status(1, rebuilds=1)])
+    pool.took([_status(0, rebuilds=2)])  # the same rebuilds, said again with the next poll
+    pool.took([_status(0, rebuilds=3), _status(1, rebuilds=1)])
+    assert metric("gateway_kafka_reconnects_total") - before == 4
