@@ -2,12 +2,19 @@
 
 Checking whole columns with Arrow compute keeps validation off the per-tick path,
 which is what lets the gateway validate every tick and still ingest at full speed.
+
+Nearly every batch is clean, so one look per column (its extremes) clears it first; only a
+batch that look does not clear gets the per-check masks that name each bad row. The masks
+are ~45 compute calls whatever the size: 0.76 ms for a 180-tick poll on the Intel Xeon
+machine, against 0.19 ms for the look (1.06 vs 0.27 ms at 5,000), once per poll in the
+gateway and in history, where a 10k ticks/s poll is a few hundred ticks (issue 18).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,9 +66,31 @@ _CHECKS: Final = {
 }
 
 
+def _column_clear(name: str, kind: Kind, column: pa.Array) -> bool:
+    """True when no check below can flag a row of ``column``: its extremes are all in bounds."""
+    if column.null_count:
+        return False
+    if kind is Kind.STRING:  # bytes >= characters: a byte length in bounds is a length in bounds
+        lengths = pc.binary_length(column).to_numpy()
+        return bool(
+            lengths.max() <= MAX_STRING_LENGTH[name]
+            and (name not in _REQUIRED_NON_EMPTY or lengths.min() > 0)
+        )
+    values = column.to_numpy()
+    if kind is Kind.FLOAT:
+        return bool(np.isfinite(values).all() and values.min() > 0.0 and values.max() <= MAX_PRICE)
+    if kind is Kind.INTEGER:
+        return bool(values.min() >= 0 and values.max() <= MAX_INTEGER)
+    return bool(values.view(np.int64).min() > 0)  # EPOCH_MS: datetime64[ms], as epoch ms
+
+
 def row_problems(batch: pa.RecordBatch) -> dict[int, DecodeError]:
     """Map each invalid row index to the first problem found in it (empty when all rows are good)."""
     problems: dict[int, DecodeError] = {}
+    if batch.num_rows == 0 or all(
+        _column_clear(name, kind, batch.column(name)) for name, kind in FIELDS.items()
+    ):
+        return problems
     for name, kind in FIELDS.items():
         column = batch.column(name)
         if column.null_count:
