@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -54,7 +55,7 @@ class KafkaSource:
         self._admin: AIOKafkaAdminClient | None = None
         self._rebuild = False  # set by refresh, carried out by poll
         self._connecting = False
-        self.rebuilds = 0  # as RECONNECTS counts them, for an ingest worker to report (workers.py)
+        self.rebuilds = 0  # as RECONNECTS counts them, for an ingest worker to ship (worker.py)
 
     @property
     def broker_up(self) -> bool:
@@ -132,8 +133,7 @@ class KafkaSource:
             return
         self._mark_up()
         caught_up = self.progress.ends_seen(ends)
-        for partition in ends:
-            LAG.labels(str(partition)).set(self.progress.partitions[partition].lag())
+        show_lags(self.lags())
         self._log_caught_up(caught_up)
 
     def lag(self) -> int:
@@ -257,6 +257,12 @@ class KafkaSource:
 
     def _mark_down(self, why: str) -> None:
         self.watch.mark_down(why)
+
+
+def show_lags(lags: Mapping[int, int]) -> None:
+    """Per-partition lag into gateway_consumer_lag: the source's own, or an ingest worker's."""
+    for partition, lag in lags.items():
+        LAG.labels(str(partition)).set(lag)
 
 
 async def keep_refreshed(source: KafkaSource, first_after_s: float) -> None:

@@ -43,11 +43,16 @@ class WorkerStatus:
     broker_up: bool = False
     assigned: bool = False
     caught_up: bool = False
-    lag: int = 0
-    partitions: int = 0
-    # A worker's own metrics stay in its process: these carry what the gateway's /metrics shows.
-    lags: Mapping[int, int] = field(default_factory=dict)  # per partition, as gateway_consumer_lag
-    rebuilds: int = 0  # its consumer's rebuilds since it started, for gateway_kafka_reconnects
+    # Per partition of its share, as gateway_consumer_lag (a worker's own registry is not served).
+    lags: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def lag(self) -> int:
+        return sum(self.lags.values())
+
+    @property
+    def partitions(self) -> int:
+        return len(self.lags)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class Shipment:
     status: WorkerStatus
     decoded: Decoded | None  # None: a status only
     applied: dict[int, int]  # next offset per partition, once the tables take this
+    # Consumer rebuilds since the worker's previous shipment, for gateway_kafka_reconnects: each is
+    # added once when taken, whether the worker lives on or has died and been started again.
+    rebuilt: int
 
     @property
     def messages(self) -> int:
@@ -69,15 +77,7 @@ def applied_offsets(source: KafkaSource) -> dict[int, int]:
 
 
 def status_of(source: KafkaSource) -> WorkerStatus:
-    return WorkerStatus(
-        source.broker_up,
-        source.assigned,
-        source.caught_up,
-        source.lag(),
-        source.partition_count,
-        source.lags(),
-        source.rebuilds,
-    )
+    return WorkerStatus(source.broker_up, source.assigned, source.caught_up, source.lags())
 
 
 def main(settings: GatewaySettings, index: int, count: int, pipe: Connection, resume: dict[int, int]) -> None:
@@ -105,6 +105,7 @@ async def _run(
     loop = asyncio.get_running_loop()
     sending: asyncio.Future[None] | None = None
     last_status = last_trim = 0.0
+    rebuilds_shipped = 0
     log.info("ingest worker %d of %d (pid %d) started", index + 1, count, os.getpid())
     try:
         while os.getppid() == parent:  # the gateway went away without a word: so do we
@@ -120,7 +121,8 @@ async def _run(
                 malloc.trim()  # freed fetch and decode buffers back to the system, as the gateway does
             if sending is not None:
                 await sending  # one shipment on its way at a time; the next poll ran meanwhile
-            shipment = Shipment(index, status_of(source), decoded, applied_offsets(source))
+            rebuilt, rebuilds_shipped = source.rebuilds - rebuilds_shipped, source.rebuilds
+            shipment = Shipment(index, status_of(source), decoded, applied_offsets(source), rebuilt)
             sending = loop.run_in_executor(None, pipe.send, shipment)
         if sending is not None:
             await sending

@@ -22,8 +22,9 @@ from multiprocessing.process import BaseProcess
 
 from gateway.ingest import worker
 from gateway.ingest.inbox import Inbox
+from gateway.ingest.source import show_lags
 from gateway.ingest.worker import Shipment, WorkerStatus
-from gateway.metrics import BROKER_UP, LAG, RECONNECTS, WORKER_RESTARTS
+from gateway.metrics import BROKER_UP, RECONNECTS, WORKER_RESTARTS
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -83,17 +84,10 @@ class WorkerPool:
     def took(self, shipments: list[Shipment]) -> None:
         """The tables hold these shipments' ticks: their statuses are now true of the tables."""
         for shipment in shipments:
-            self._report(self.statuses[shipment.index], shipment.status)
             self.statuses[shipment.index] = shipment.status
+            show_lags(shipment.status.lags)  # a worker's own metrics stay in its process
+            RECONNECTS.inc(shipment.rebuilt)
         BROKER_UP.set(self.broker_up)
-
-    @staticmethod
-    def _report(before: WorkerStatus, now: WorkerStatus) -> None:
-        """A worker's lag and rebuilds into the gateway's metrics (its own registry is not served)."""
-        for partition, lag in now.lags.items():
-            LAG.labels(str(partition)).set(lag)
-        if now.rebuilds > before.rebuilds:  # a restarted worker counts from 0, as its status does
-            RECONNECTS.inc(now.rebuilds - before.rebuilds)
 
     async def stop(self) -> None:
         self._stopping = True

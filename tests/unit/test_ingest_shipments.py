@@ -50,9 +50,10 @@ def test_a_shipment_arrives_equal_through_pickle() -> None:
             4,
         )
     )
-    shipment = Shipment(1, WorkerStatus(True, True, False, 7, 3), poll, {4: 2})
+    shipment = Shipment(1, WorkerStatus(True, True, False, {4: 7, 5: 0, 7: 0}), poll, {4: 2}, 1)
     arrived = pickle.loads(pickle.dumps(shipment, protocol=pickle.HIGHEST_PROTOCOL))
-    assert arrived.status == shipment.status and arrived.applied == {4: 2}
+    assert arrived.status == shipment.status and arrived.applied == {4: 2} and arrived.rebuilt == 1
+    assert (arrived.status.lag, arrived.status.partitions) == (7, 3)
     assert arrived.decoded is not None
     assert arrived.decoded.batch.equals(poll.batch)
     assert arrived.decoded.partitions.tolist() == [4]
@@ -84,8 +85,8 @@ def test_merging_one_poll_or_many_of_nothing_gives_what_went_in(count: int) -> N
     assert merged.bad == []
 
 
-def _status(index: int, lags: dict[int, int] | None = None, rebuilds: int = 0) -> Shipment:
-    return Shipment(index, WorkerStatus(True, True, True, 0, 1, lags or {}, rebuilds), None, {})
+def _status(index: int, lags: dict[int, int] | None = None, rebuilt: int = 0) -> Shipment:
+    return Shipment(index, WorkerStatus(True, True, True, lags or {}), None, {}, rebuilt)
 
 
 def _pool() -> WorkerPool:
@@ -103,7 +104,8 @@ def test_each_workers_partition_lags_become_the_gateways_lag_metric() -> None:
 def test_a_workers_rebuilds_are_counted_once_each_and_per_worker() -> None:
     pool = _pool()
     before = metric("gateway_kafka_reconnects_total")
-    pool.took([_status(0, rebuilds=2), _status(1, rebuilds=1)])
-    pool.took([_status(0, rebuilds=2)])  # the same rebuilds, said again with the next poll
-    pool.took([_status(0, rebuilds=3), _status(1, rebuilds=1)])
+    pool.took([_status(0, rebuilt=2), _status(1, rebuilt=1)])
+    pool.took([_status(0)])  # the next poll: no new rebuild
+    pool.statuses[0] = WorkerStatus()  # as when worker 1 dies; a shipment it sent before still counts
+    pool.took([_status(0, rebuilt=1), _status(1)])
     assert metric("gateway_kafka_reconnects_total") - before == 4
