@@ -14,6 +14,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
 from common.runtime import install_stop_signals
+from gateway import metrics
 from gateway.ingest.dlq import DeadLetters
 from gateway.ingest.pipeline import IngestParts, Pipeline
 from gateway.ingest.roster import Roster
@@ -84,6 +85,8 @@ def build_policy(settings: GatewaySettings, server: Any) -> RequestPolicy:
 async def run(settings: GatewaySettings) -> int:
     # Before anything else, so an early SIGTERM is a clean stop too.
     stop = install_stop_signals(asyncio.get_running_loop(), lambda: None)
+    perspective.set_num_cpus(settings.engine_threads)  # before the first table: see the setting
+    metrics.ENGINE_THREADS.set(perspective.num_cpus())
     server = perspective.Server()
     connections = Connections()
     pipeline = build_pipeline(settings, server, clients=lambda: len(connections))

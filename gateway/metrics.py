@@ -22,6 +22,7 @@ BATCH_TICKS = Histogram(
     "gateway_batch_ticks", "ticks per table update", buckets=(1, 10, 100, 1000, 10_000, 50_000, 100_000)
 )
 UPDATE_SECONDS = Histogram("gateway_update_seconds", "decode + table update time per poll")
+ENGINE_THREADS = Gauge("gateway_engine_threads", "threads Perspective's engine runs (GATEWAY_ENGINE_THREADS)")
 BROKER_UP = Gauge("gateway_broker_up", "1 while the Kafka broker answers")
 RECONNECTS = Counter("gateway_kafka_reconnects", "times the Kafka consumer was rebuilt")
 WORKER_RESTARTS = Counter(

@@ -47,6 +47,15 @@ class GatewaySettings(KafkaServiceSettings):
         15.0, gt=0, description="restart the Kafka client after this long without a broker"
     )
     # Tables
+    # Perspective 5.5.1 hands every column of every update to Arrow's thread pool (ParallelFor,
+    # one task a column) and waits for them: on 2 cores, perf puts ~35% of the gateway's CPU at
+    # 1k ticks/s in the kernel, waking those threads and switching to them. One thread is fewer
+    # hand-offs and fewer runnable threads beside the broker and the viewers. Interleaved A/B
+    # (issue 18): 1k ticks/s, 1 viewer, p50 15.1 / 17.5 -> 8.6 / 10.6 ms, 7-11 points less CPU;
+    # 10k ticks/s, 100 viewers p50 50-89 -> 50-59 ms; Arrow replay 522-668k -> 451-600k ticks/s.
+    engine_threads: int = Field(
+        1, ge=1, le=64, description="threads Perspective's engine splits one table update over"
+    )
     # 20k, not 100k: a row-delta subscription costs Perspective 5.5.1 time in proportion to the
     # table's rows on every update (in-process, 150-row updates: +0.33 ms a view at 10k rows, +2.4 ms
     # at 100k), and the whole ring rides every update. A/B at 10k ticks/s, 1 viewer: p50 26-34 ms at

@@ -247,6 +247,17 @@ async def test_metrics_parse_and_carry_the_counters(
     } <= names
 
 
+def test_the_engine_runs_one_thread_unless_the_setting_gives_more(
+    kafka_bootstrap: str, topic: str, gateway: Gateway, tmp_path: Path
+) -> None:
+    assert metric(gateway, "gateway_engine_threads") == 1
+    two = start_gateway(kafka_bootstrap, topic, tmp_path / "two", engine_threads=2)
+    try:
+        assert metric(two, "gateway_engine_threads") == 2
+    finally:
+        two.process.stop()
+
+
 def test_arrow_messages_are_ingested(kafka_bootstrap: str, topic: str, gateway: Gateway) -> None:
     import asyncio
 
