@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import perspective
-
-from gateway.app import build_pipeline
+from gateway.app import build_pipeline, new_server
 from gateway.settings import GatewaySettings
 
 
@@ -24,7 +22,7 @@ async def gateway_ingest(
         stats_interval_ms=1000,
         ingest_workers=workers,
     )
-    pipeline = build_pipeline(settings, perspective.Server())
+    pipeline = build_pipeline(settings, new_server(settings))
     started = time.perf_counter()
     await pipeline.start()
     try:

@@ -6,6 +6,7 @@ Lives in bench/ only. It is what the gateway's batching is measured against.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import orjson
@@ -18,6 +19,8 @@ from harness.admin import describe_topic
 
 async def naive_ingest(bootstrap: str, topic: str, ticks: int, timeout: float = 600) -> float:
     """Consume ``ticks`` JSON messages, updating `ticks` and `quotes` once per message; ticks/s."""
+    # The seed example's engine, Perspective's default (a thread per core), whatever ran before it here.
+    perspective.set_num_cpus(os.cpu_count() or 1)
     server = perspective.Server()
     client = server.new_local_client()
     ticks_table = client.table(perspective_schema(), limit=100_000, name="ticks")

@@ -11,6 +11,8 @@ from typing import Any
 
 import matplotlib
 
+from gateway.settings import GatewaySettings
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
@@ -33,6 +35,7 @@ def machine() -> dict[str, str]:
         "perspective": version("perspective-python"),
         "aiokafka": version("aiokafka"),
         "pyarrow": version("pyarrow"),
+        "gateway engine threads": str(GatewaySettings.model_fields["engine_threads"].default),
         "kafka": "4.2.1 (KRaft, single node, loopback)",
     }
 

@@ -82,12 +82,17 @@ def build_policy(settings: GatewaySettings, server: Any) -> RequestPolicy:
     )
 
 
+def new_server(settings: GatewaySettings) -> perspective.Server:
+    """The Perspective server, its engine sized first (GATEWAY_ENGINE_THREADS: why, there)."""
+    perspective.set_num_cpus(settings.engine_threads)
+    metrics.ENGINE_THREADS.set(perspective.num_cpus())
+    return perspective.Server()
+
+
 async def run(settings: GatewaySettings) -> int:
     # Before anything else, so an early SIGTERM is a clean stop too.
     stop = install_stop_signals(asyncio.get_running_loop(), lambda: None)
-    perspective.set_num_cpus(settings.engine_threads)  # before the first table: see the setting
-    metrics.ENGINE_THREADS.set(perspective.num_cpus())
-    server = perspective.Server()
+    server = new_server(settings)
     connections = Connections()
     pipeline = build_pipeline(settings, server, clients=lambda: len(connections))
     policy = build_policy(settings, server)
