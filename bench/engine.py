@@ -14,6 +14,8 @@ import perspective
 
 from bench.data import arrow_message
 from common.schema import perspective_schema
+from gateway.app import new_server
+from gateway.settings import GatewaySettings
 
 ROWS = (200, 2000)
 VIEWS = (1, 10, 100)
@@ -39,7 +41,7 @@ def _subscribe(server: Any, mode: str | None) -> Any:
 
 
 def update_ms(views: int, mode: str | None, rows: int, repeats: int = 20) -> float:
-    server = perspective.Server()
+    server = new_server(GatewaySettings())  # the gateway's engine, not whatever ran before it here
     table = server.new_local_client().table(perspective_schema(), limit=100_000, name="ticks")
     held = [_subscribe(server, mode) for _ in range(views)]
     data = arrow_message(rows)
