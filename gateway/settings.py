@@ -50,7 +50,8 @@ class GatewaySettings(KafkaServiceSettings):
     # Perspective 5.5.1 hands every column of every update to Arrow's thread pool (ParallelFor,
     # one task a column) and waits for them: on 2 cores, perf puts ~35% of the gateway's CPU at
     # 1k ticks/s in the kernel, waking those threads and switching to them. One thread is fewer
-    # hand-offs and fewer runnable threads beside the broker and the viewers. Interleaved A/B
+    # threads to wake and schedule beside the broker and the viewers (the hand-offs stay: Arrow's
+    # pool cannot run a task inline). Interleaved A/B
     # (issue 18): 1k ticks/s, 1 viewer, p50 15.1 / 17.5 -> 8.6 / 10.6 ms, 1-11 points less CPU;
     # 10k ticks/s, 100 viewers p50 47-89 -> 39-77 ms (6 pairs); Arrow replay 523-819k -> 451-862k
     # ticks/s (medians ~4% lower). Views update as one pool task each: 100 private views lose most.
