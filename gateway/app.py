@@ -84,7 +84,8 @@ def build_policy(settings: GatewaySettings, server: Any) -> RequestPolicy:
 
 def new_server(settings: GatewaySettings) -> perspective.Server:
     """The Perspective server, its engine sized first (GATEWAY_ENGINE_THREADS: why, there)."""
-    perspective.set_num_cpus(settings.engine_threads)
+    if settings.engine_threads:
+        perspective.set_num_cpus(settings.engine_threads)
     metrics.ENGINE_THREADS.set(perspective.num_cpus())
     return perspective.Server()
 

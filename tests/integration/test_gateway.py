@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -247,15 +248,15 @@ async def test_metrics_parse_and_carry_the_counters(
     } <= names
 
 
-def test_the_engine_runs_one_thread_unless_the_setting_gives_more(
+def test_the_engine_runs_a_thread_per_core_unless_the_setting_gives_a_count(
     kafka_bootstrap: str, topic: str, gateway: Gateway, tmp_path: Path
 ) -> None:
-    assert metric(gateway, "gateway_engine_threads") == 1
-    two = start_gateway(kafka_bootstrap, topic, tmp_path / "two", engine_threads=2)
+    assert metric(gateway, "gateway_engine_threads") == (os.cpu_count() or 1)
+    one = start_gateway(kafka_bootstrap, topic, tmp_path / "one", engine_threads=1)
     try:
-        assert metric(two, "gateway_engine_threads") == 2
+        assert metric(one, "gateway_engine_threads") == 1
     finally:
-        two.process.stop()
+        one.process.stop()
 
 
 def test_arrow_messages_are_ingested(kafka_bootstrap: str, topic: str, gateway: Gateway) -> None:
