@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from common.schema import FIELDS, perspective_schema
 from gateway.ingest.bars import Bar
+from gateway.ingest.first_write import GuardedTable
 from gateway.ingest.roster import Roster
 from gateway.ingest.sequence import ProducerState
 
@@ -102,14 +103,17 @@ def create_tables(client: Any) -> Tables:
     """Create every hosted table on ``client`` (a local client of the gateway's server).
 
     ``ticks`` is a ring keyed by ``slot`` rather than a ``limit`` table: Perspective takes
-    Arrow batches ~6x faster into an indexed table (see shared/NOTES.md).
+    Arrow batches ~6x faster into an indexed table (see shared/NOTES.md). Each is guarded
+    against Perspective's hang on a write into an empty table (first_write.py).
     """
     return Tables(
-        ticks=client.table({"slot": "integer", **perspective_schema()}, index="slot", name=TICKS),
-        quotes=client.table(QUOTE_SCHEMA, index="symbol", name=QUOTES),
-        bars=client.table(BAR_SCHEMA, index="key", name=BARS),
-        producers=client.table(PRODUCER_SCHEMA, index="producer_id", name=PRODUCERS),
-        gateway=client.table(GATEWAY_SCHEMA, index="id", name=GATEWAY),
+        ticks=GuardedTable(
+            client.table({"slot": "integer", **perspective_schema()}, index="slot", name=TICKS)
+        ),
+        quotes=GuardedTable(client.table(QUOTE_SCHEMA, index="symbol", name=QUOTES)),
+        bars=GuardedTable(client.table(BAR_SCHEMA, index="key", name=BARS)),
+        producers=GuardedTable(client.table(PRODUCER_SCHEMA, index="producer_id", name=PRODUCERS)),
+        gateway=GuardedTable(client.table(GATEWAY_SCHEMA, index="id", name=GATEWAY)),
     )
 
 
