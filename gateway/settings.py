@@ -55,12 +55,11 @@ class GatewaySettings(KafkaServiceSettings):
     # (issue 18): 1k ticks/s, 1 viewer, p50 15.1 / 17.5 -> 8.6 / 10.6 ms, 1-11 points less CPU;
     # 10k ticks/s, 100 viewers p50 47-89 -> 39-77 ms (6 pairs); Arrow replay 523-819k -> 451-862k
     # ticks/s (medians ~4% lower). Views update as one pool task each: 100 private views lose most.
-    # Default 0 (Perspective's own: a thread per core), not 1: the clean-clone CI of 2026-12-04 21:01
-    # saw a gateway on 1 thread hang for good after a restart (event loop stuck, SIGTERM unanswered),
-    # likely a nested ParallelFor (views per context, then aggregates per view) waiting on the pool's
-    # only thread. Not kept as a default until that is ruled out.
+    # The hang a gateway on 1 thread had after a restart (CI, 2026-12-04 21:01) is Perspective's
+    # write into an empty table, which hangs any pool size given enough grouped views: found,
+    # reproduced and guarded in gateway/ingest/first_write.py, for every size.
     engine_threads: int = Field(
-        0, ge=0, le=64, description="threads Perspective's engine splits an update over (0: one per core)"
+        1, ge=0, le=64, description="threads Perspective's engine splits an update over (0: one per core)"
     )
     # 20k, not 100k: a row-delta subscription costs Perspective 5.5.1 time in proportion to the
     # table's rows on every update (in-process, 150-row updates: +0.33 ms a view at 10k rows, +2.4 ms

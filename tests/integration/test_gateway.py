@@ -248,15 +248,15 @@ async def test_metrics_parse_and_carry_the_counters(
     } <= names
 
 
-def test_the_engine_runs_a_thread_per_core_unless_the_setting_gives_a_count(
+def test_the_engine_runs_one_thread_unless_the_setting_gives_perspectives_own_thread_per_core(
     kafka_bootstrap: str, topic: str, gateway: Gateway, tmp_path: Path
 ) -> None:
-    assert metric(gateway, "gateway_engine_threads") == (os.cpu_count() or 1)
-    one = start_gateway(kafka_bootstrap, topic, tmp_path / "one", engine_threads=1)
+    assert metric(gateway, "gateway_engine_threads") == 1
+    own = start_gateway(kafka_bootstrap, topic, tmp_path / "own", engine_threads=0)
     try:
-        assert metric(one, "gateway_engine_threads") == 1
+        assert metric(own, "gateway_engine_threads") == (os.cpu_count() or 1)
     finally:
-        one.process.stop()
+        own.process.stop()
 
 
 def test_arrow_messages_are_ingested(kafka_bootstrap: str, topic: str, gateway: Gateway) -> None:
