@@ -45,9 +45,8 @@ async def test_the_first_bars_reach_more_grouped_views_than_the_engine_has_threa
 
             await produce(kafka_bootstrap, topic, [as_json(tick(n)) for n in range(1, 201)])
 
-            assert wait_for(lambda: metric(gateway, "gateway_ticks_total") == 200, 30), gateway.process.tail(
-                20
-            )
+            counted = wait_for(lambda: metric(gateway, "gateway_ticks_total") == 200, 30)
+            assert counted, gateway.process.tail(20)
             for view in views:  # `bars` are written at their own cadence: a poll, not a read
 
                 async def candles(view: Any = view) -> bool:

@@ -27,7 +27,7 @@ print(views[-1].num_rows(), perspective.num_cpus())
 """
 
 
-def _run(threads: int, views: int, before: str = "") -> str:
+def _run(threads: int, views: int, before: str = "") -> list[str]:
     code = textwrap.dedent(CASE).format(threads=threads, views=views, before=before)
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
