@@ -23,10 +23,15 @@ class GatewaySettings(KafkaServiceSettings):
     max_records: int = Field(
         50_000, ge=1, description="Kafka messages read ahead of the tables, and the most one update applies"
     )
-    # 8 MiB: with the ring write capped (ticks_per_update) a bigger batch buys no speed, only RSS.
-    # 3M Arrow ticks, 2 interleaved runs: 32 MiB peak 339 MB / 7.1 s, 16 MiB 289 / 5.6, 8 MiB 260 / 5.6.
+    # 32 MiB: each update pays a fixed cost per table (the ring write alone ~18 ms for its 10k rows),
+    # so when the gateway is behind, fewer, bigger updates catch up faster; when it keeps up, an
+    # update takes what came during the last one and this bound is never reached. Measured 2026-12-05,
+    # interleaved, one broker: 10M preloaded Arrow ticks into a gateway process, 8 / 16 / 32 MiB:
+    # 1.12-1.18M / 1.53-1.54M / 1.66-1.70M ticks/s, peak RSS 234-243 / 267-273 / 292-303 MB;
+    # in process, 2M Arrow ticks 1.17-1.62M / 2.05-2.32M / 2.13-2.74M; 1M JSON 139-148k -> 170-175k.
+    # (The 8 MiB figure before, "no faster", was a streamed run bound by its producers.)
     max_batch_bytes: int = Field(
-        8 * 1_048_576,
+        32 * 1_048_576,
         ge=1_048_576,
         description="Kafka bytes read ahead of the tables, and the most one update applies (speed vs memory)",
     )
